@@ -131,9 +131,7 @@ def predict(
 
 
 # -- error curves ----------------------------------------------------------------------
-def rel_l2_curve(
-    pred: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None
-) -> np.ndarray:
+def rel_l2_curve(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Relative L2 error ``||pred - truth|| / ||truth||`` per frame, over fluid cells.
 
     Args:

@@ -206,7 +206,7 @@ class ScaleRegion:
 
 
 def radial_wavenumber(shape: Sequence[int]) -> Tensor:
-    """Integer-grid radial wavenumber ``sqrt(k_y² + k_x²)`` on the ``rfft2`` layout ``(M_y, M_x//2+1)``."""
+    """Radial wavenumber ``sqrt(k_y² + k_x²)`` on the ``rfft2`` layout ``(M_y, M_x//2+1)``."""
     ky = torch.fft.fftfreq(shape[0]) * shape[0]
     kx = torch.fft.rfftfreq(shape[1]) * shape[1]
     return torch.sqrt(ky[:, None] ** 2 + kx[None, :] ** 2)
