@@ -26,13 +26,22 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import h5py
 import numpy as np
 
+from diano.data.checks import check_finite, check_layout, fluid_stats
+from diano.data.flow import (
+    SPATIAL_AXES,
+    CaseInfo,
+    FlowCollection,
+    FlowData,
+    TimeSelection,
+    time_indices,
+)
 from diano.errors import ConfigError, DataError
 
 FORMAT_VERSION = 1
@@ -40,7 +49,6 @@ SUPPORTED_FORMATS = (1,)
 FLOAT16_MAX = 65504.0
 #: file attributes the writer sets itself; callers may not pass them in ``attrs``
 RESERVED_ATTRS = ("format", "stats", "json_attrs")
-_SPATIAL_AXES = {2: ("y", "x"), 3: ("z", "y", "x")}
 _ALLOWED_DTYPES = (np.float16, np.float32, np.float64)
 
 
@@ -96,106 +104,6 @@ def sha256_file(path: str | os.PathLike) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-# -- validation shared by writer and reader ---------------------------------------------
-def _first_bad_index(values: np.ndarray) -> tuple[int, ...] | None:
-    """Index of the first NaN/Inf in ``values``, or None when all are finite."""
-    bad = ~np.isfinite(values)
-    if not bad.any():
-        return None
-    return tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), values.shape))
-
-
-def check_finite(fields: np.ndarray, channels: Sequence[str], where: str) -> None:
-    """Raise DataError naming the channel and the first (t, ...) index holding NaN or Inf."""
-    for c, name in enumerate(channels):
-        index = _first_bad_index(fields[:, c])
-        if index is not None:
-            value = fields[:, c][index]
-            axes = ("t", *_SPATIAL_AXES.get(fields.ndim - 2, ()))
-            named = ", ".join(f"{a}={i}" for a, i in zip(axes, index, strict=False))
-            raise DataError(
-                f"{where}: channel {name!r} holds {value} at index ({named}); "
-                "fields must be finite"
-            )
-
-
-
-def check_layout(
-    fields_shape: tuple[int, ...],
-    channels: Sequence[str],
-    mask_shape: tuple[int, ...],
-    coord_lengths: Mapping[str, int],
-    where: str,
-) -> tuple[str, ...]:
-    """Check that fields, channels, mask and coordinates agree; return the spatial axis names.
-
-    Raises:
-        DataError: naming ``where`` and the mismatching shapes.
-    """
-    if len(fields_shape) not in (4, 5):
-        raise DataError(
-            f"{where}: fields must be (T, C, Ny, Nx) or (T, C, Nz, Ny, Nx), "
-            f"got shape {tuple(fields_shape)}"
-        )
-    n_t, n_c, *spatial = fields_shape
-    axes = _SPATIAL_AXES[len(spatial)]
-    if len(channels) != n_c:
-        raise DataError(
-            f"{where}: {len(channels)} channel names {list(channels)} for {n_c} channels "
-            f"in fields of shape {tuple(fields_shape)}"
-        )
-    if len(set(channels)) != len(channels):
-        raise DataError(f"{where}: channel names repeat: {list(channels)}")
-    if tuple(mask_shape) != tuple(spatial):
-        raise DataError(
-            f"{where}: mask shape {tuple(mask_shape)} does not match the spatial shape "
-            f"{tuple(spatial)} of fields {tuple(fields_shape)}"
-        )
-    expected = {"t": n_t, **dict(zip(axes, spatial, strict=True))}
-    missing = [name for name in expected if name not in coord_lengths]
-    if missing:
-        raise DataError(f"{where}: missing coordinate(s) {missing}; expected {list(expected)}")
-    extra = [name for name in coord_lengths if name not in expected]
-    if extra:
-        raise DataError(f"{where}: unexpected coordinate(s) {extra}; expected {list(expected)}")
-    for name, n in expected.items():
-        if coord_lengths[name] != n:
-            raise DataError(
-                f"{where}: coordinate {name!r} has length {coord_lengths[name]}, "
-                f"but fields {tuple(fields_shape)} need {n}"
-            )
-    return axes
-
-
-def fluid_stats(fields: np.ndarray, mask: np.ndarray, channels: Sequence[str]) -> dict[str, dict]:
-    """Per-channel mean, std (population), min, max and count over fluid cells, all snapshots.
-
-    Args:
-        fields: ``(T, C, *S)`` array.
-        mask: ``S``-shaped array, nonzero = fluid.
-        channels: the C channel names.
-    """
-    fluid = np.asarray(mask).astype(bool)
-    if not fluid.any():
-        raise DataError("the mask has no fluid cell; statistics over fluid cells are undefined")
-    stats = {}
-    for c, name in enumerate(channels):
-        values = fields[:, c][:, fluid]  # (T, n_fluid)
-        mean = float(np.mean(values, dtype=np.float64))
-        var = float(np.mean(np.square(values, dtype=np.float64))) - mean**2
-        # Recompute around the mean when cancellation could hurt (large offset, small spread).
-        if var < 1e-6 * max(mean**2, 1e-300):
-            var = float(np.mean(np.square(values.astype(np.float64) - mean)))
-        stats[name] = {
-            "mean": mean,
-            "std": float(np.sqrt(max(var, 0.0))),
-            "min": float(values.min()),
-            "max": float(values.max()),
-            "count": int(values.size),
-        }
-    return stats
 
 
 # -- writer ----------------------------------------------------------------------------
@@ -385,3 +293,292 @@ def write_manifest(directory: str | os.PathLike, pattern: str = "*.h5") -> Path:
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# -- reader ----------------------------------------------------------------------------
+def _decode_attrs(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    try:
+        json_keys = set(json.loads(_plain(raw.get("json_attrs", "[]"))))
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{where}: attribute 'json_attrs' is not valid JSON") from exc
+    attrs = {}
+    for key, value in raw.items():
+        if key in ("stats", "json_attrs"):
+            continue
+        value = _plain(value)
+        if key in json_keys:
+            try:
+                value = json.loads(value)
+            except (TypeError, ValueError) as exc:
+                raise DataError(f"{where}: attribute {key!r} is not valid JSON") from exc
+        attrs[key] = value
+    return attrs
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@contextlib.contextmanager
+def _open_h5(path: Path) -> Iterator[h5py.File]:
+    """Open an HDF5 file for reading, turning every failure into a DataError naming it."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such data file")
+    try:
+        is_hdf5 = h5py.is_hdf5(path)
+    except OSError as exc:
+        raise DataError(f"{path} cannot be read: {exc}") from exc
+    if not is_hdf5:
+        raise DataError(f"{path} is not an HDF5 file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise DataError(f"{path} cannot be opened (truncated or corrupted?): {exc}") from exc
+    try:
+        with f:
+            yield f
+    except (OSError, KeyError, RuntimeError) as exc:
+        raise DataError(f"{path} cannot be read (truncated or corrupted?): {exc}") from exc
+
+
+def _read_info(f: h5py.File, path: Path) -> CaseInfo:
+    where = str(path)
+    version = _plain(f.attrs.get("format"))
+    if version is None:
+        raise DataError(f"{where} has no 'format' attribute; it is not a DIANO data file")
+    if version not in SUPPORTED_FORMATS:
+        raise DataError(
+            f"{where}: data format version {version!r} is not supported "
+            f"(this code reads {list(SUPPORTED_FORMATS)})"
+        )
+    for name in ("fields", "mask", "t"):
+        if not isinstance(f.get(name), h5py.Dataset):
+            raise DataError(f"{where}: missing dataset '/{name}'")
+    dset, mask_dset = f["fields"], f["mask"]
+    if dset.dtype.kind != "f":
+        raise DataError(f"{where}: /fields has dtype {dset.dtype}; expected float16/32/64")
+    if mask_dset.dtype.kind not in "biu":
+        raise DataError(f"{where}: /mask has dtype {mask_dset.dtype}; expected integer or bool")
+    try:
+        channels = tuple(json.loads(_plain(dset.attrs["channels"])))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{where}: /fields lacks a valid 'channels' attribute") from exc
+    axes = SPATIAL_AXES.get(dset.ndim - 2, ())
+    coords, units = {}, {}
+    for name in ("t", *axes):
+        if not isinstance(f.get(name), h5py.Dataset):
+            raise DataError(f"{where}: missing coordinate dataset '/{name}'")
+        if f[name].ndim != 1 or f[name].dtype.kind not in "fiu":
+            raise DataError(f"{where}: coordinate '/{name}' must be a 1-D numeric array")
+        coords[name] = f[name][()].astype(np.float64)
+        units[name] = str(_plain(f[name].attrs.get("units", "")))
+    lengths = {k: len(v) for k, v in coords.items()}
+    check_layout(dset.shape, channels, mask_dset.shape, lengths, where)
+    mask = mask_dset[()]
+    if not np.isin(mask, (0, 1)).all():
+        raise DataError(f"{where}: /mask values must be 0 (solid) or 1 (fluid)")
+    try:
+        stats = json.loads(_plain(f.attrs["stats"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{where}: missing or invalid 'stats' attribute") from exc
+    return CaseInfo(
+        path=path,
+        shape=tuple(dset.shape),
+        dtype=dset.dtype,
+        channels=channels,
+        mask=mask.astype(bool),
+        coords=coords,
+        units=units,
+        attrs=_decode_attrs(f.attrs, where),
+        stats=stats,
+    )
+
+
+def read_info(path: str | os.PathLike) -> CaseInfo:
+    """Validate a case file's structure and read everything but the field values."""
+    path = Path(path)
+    with _open_h5(path) as f:
+        return _read_info(f, path)
+
+
+def read_case(
+    path: str | os.PathLike,
+    channels: Sequence[str] | None = None,
+    time: TimeSelection = None,
+) -> FlowData:
+    """Read and validate one case file; only the selected snapshots are decompressed.
+
+    Args:
+        path: the ``.h5`` file.
+        channels: channel names to keep (all by default).
+        time: snapshots to read: an index, a slice or a list of indices (all by default).
+
+    Raises:
+        DataError: the file is missing, not HDF5, or fails validation (datasets, shapes,
+            dtypes, format version, NaN/Inf in the snapshots read).
+        ConfigError: unknown channel names or time indices out of range.
+    """
+    path = Path(path)
+    with _open_h5(path) as f:
+        info = _read_info(f, path)
+        index = time_indices(time, info.n_times, str(path))
+        dset = f["fields"]
+        if index.size and np.all(np.diff(index) == 1):
+            values = dset[int(index[0]) : int(index[-1]) + 1]
+        else:
+            # h5py needs increasing unique indices; read those, then restore the order asked.
+            unique, inverse = np.unique(index, return_inverse=True)
+            values = dset[unique.tolist()][inverse] if unique.size else dset[0:0]
+    values = values.astype(np.float32, copy=False)
+    check_finite(values, info.channels, str(path), time_index=index)
+    data = FlowData(
+        fields=values,
+        channels=info.channels,
+        mask=info.mask,
+        coords=dict(info.coords, t=info.coords["t"][index]),
+        units=info.units,
+        attrs=info.attrs,
+        stats=info.stats,
+        path=path,
+        time_index=index,
+    )
+    return data if channels is None else data.select(channels=channels)
+
+
+def _benchmark_files(benchmark: str, source: str) -> tuple[list[Path], str]:
+    if source == "samples":
+        folder, pattern = samples_dir(), f"{benchmark}_*.h5"
+        hint = (
+            f"no committed samples for {benchmark!r} ({folder / pattern}); make them with "
+            f"`diano generate {benchmark}`, or read the full set with source='cache'"
+        )
+    elif source == "cache":
+        folder, pattern = data_dir(benchmark), "*.h5"
+        hint = (
+            f"no generated data for {benchmark!r} in {folder}; generate it with "
+            f"`diano generate {benchmark}` (or point DIANO_DATA_DIR at the data)"
+        )
+    else:
+        raise ConfigError(f"source must be 'samples' or 'cache', got {source!r}")
+    files = _h5_files(folder, pattern)
+    if not files:
+        raise DataError(hint)
+    return files, f"{benchmark} ({source}: {folder})"
+
+
+def _h5_files(folder: Path, pattern: str = "*.h5") -> list[Path]:
+    # Names starting with "." are the writer's temporary files.
+    return sorted(p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith("."))
+
+
+def _check_filters(info: CaseInfo, split: str | None, re: float | None) -> None:
+    if split is not None and info.split != split:
+        raise DataError(f"{info.path} has split {info.split!r}, not {split!r}")
+    if re is not None and (info.re is None or not np.isclose(info.re, re, rtol=1e-6)):
+        raise DataError(f"{info.path} has Re={info.re}, not {re:g}")
+
+
+def load(
+    path_or_benchmark: str | os.PathLike,
+    *,
+    split: str | None = None,
+    re: float | None = None,
+    channels: Sequence[str] | None = None,
+    time: TimeSelection = None,
+    source: Literal["samples", "cache"] = "samples",
+) -> FlowData | FlowCollection:
+    """Open flow data: one file, every case in a folder, or a benchmark's cases.
+
+    Args:
+        path_or_benchmark: a ``.h5`` file, a folder of them, or a benchmark name
+            (``"cylinder2d"``, ``"stenosis2d"``, ``"coronary3d"``). A string equal to a
+            benchmark name always means the benchmark; pass ``Path("cylinder2d")`` or
+            ``"./cylinder2d"`` for a local folder of that name.
+        split: keep only cases whose ``split`` attribute equals this (e.g. ``"train"``).
+        re: keep only cases with this Reynolds number (``Re`` attribute).
+        channels: channel names to read (all by default).
+        time: snapshots to read (index, slice or list of indices; all by default).
+        source: for a benchmark name, ``"samples"`` reads the small committed samples
+            (``samples_dir()``, files ``<benchmark>_*.h5``), ``"cache"`` the full generated
+            set in ``data_dir(benchmark)``.
+
+    Returns:
+        A :class:`FlowData` for a file; a lazily read :class:`FlowCollection`, ordered by
+        Reynolds number then case id, for a folder or a benchmark.
+
+    Raises:
+        ConfigError: an unknown benchmark name (valid names listed) or channel.
+        DataError: missing files (with the command that generates them), no case matching
+            the filters, or a file failing validation.
+    """
+    from diano import BENCHMARKS
+
+    name = os.fspath(path_or_benchmark)
+    path = Path(name).expanduser()
+    if isinstance(path_or_benchmark, str) and name in BENCHMARKS:
+        files, description = _benchmark_files(name, source)
+    elif path.is_file():
+        info = read_info(path)
+        _check_filters(info, split, re)
+        return read_case(path, channels=channels, time=time)
+    elif path.is_dir():
+        files, description = _h5_files(path), str(path)
+        if not files:
+            raise DataError(f"{path} holds no .h5 data files")
+    elif path.suffix or len(path.parts) > 1:
+        raise DataError(f"{path}: no such data file or folder")
+    else:
+        raise ConfigError(
+            f"unknown benchmark {name!r}; valid names: {list(BENCHMARKS)} "
+            "(or give a path to a .h5 file or a folder)"
+        )
+    return _collection(files, description, split, re, channels, time)
+
+
+def load_set(
+    benchmark: str,
+    *,
+    split: str | None = None,
+    re: float | None = None,
+    channels: Sequence[str] | None = None,
+    time: TimeSelection = None,
+) -> FlowCollection:
+    """Open a benchmark's full generated set from ``data_dir(benchmark)`` (see :func:`load`)."""
+    from diano import BENCHMARKS
+
+    if benchmark not in BENCHMARKS:
+        raise ConfigError(f"unknown benchmark {benchmark!r}; valid names: {list(BENCHMARKS)}")
+    files, description = _benchmark_files(benchmark, "cache")
+    return _collection(files, description, split, re, channels, time)
+
+
+def _collection(
+    files: Sequence[Path],
+    description: str,
+    split: str | None,
+    re: float | None,
+    channels: Sequence[str] | None,
+    time: TimeSelection,
+) -> FlowCollection:
+    """Read the metadata of ``files`` and return them as a filtered, lazily read collection."""
+    infos = sorted(
+        (read_info(p) for p in files),
+        key=lambda i: (i.re is None, i.re or 0.0, i.case_id),
+    )
+    if channels is not None:
+        for info in infos:
+            missing = [c for c in channels if c not in info.channels]
+            if missing:
+                raise ConfigError(
+                    f"{info.path}: unknown channel(s) {missing}; available: {list(info.channels)}"
+                )
+    collection = FlowCollection(
+        infos, lambda info: read_case(info.path, channels=channels, time=time), description
+    )
+    return collection.filter(split=split, re=re)

@@ -9,8 +9,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import torch
 
-from diano.data import io
+from diano.data import FlowCollection, FlowData, io, load, load_set, read_info
 from diano.data.io import sha256_file, write_case, write_manifest
 from diano.errors import ConfigError, DataError
 
@@ -30,10 +31,14 @@ def make_case(n_t: int = T, ndim: int = 2, seed: int = 0) -> dict:
     coords = {"t": (0.5 * np.arange(n_t), "D/U_inf")}
     for axis, n in zip(axes, spatial, strict=True):
         coords[axis] = (0.25 * np.arange(n), "D")
-    attrs = {"benchmark": "cylinder2d", "Re": 150.0, "seed": seed, "split": "train",
-             "config": {"tau": 0.56, "size": [NY, NX]}}
-    return {"fields": fields, "channels": CHANNELS, "mask": mask, "coords": coords,
-            "attrs": attrs}
+    attrs = {
+        "benchmark": "cylinder2d",
+        "Re": 150.0,
+        "seed": seed,
+        "split": "train",
+        "config": {"tau": 0.56, "size": [NY, NX]},
+    }
+    return {"fields": fields, "channels": CHANNELS, "mask": mask, "coords": coords, "attrs": attrs}
 
 
 # -- writer ---------------------------------------------------------------------------
@@ -163,3 +168,180 @@ def test_data_dir_and_samples_dir(tmp_path: Path, monkeypatch) -> None:
     assert io.samples_dir() == tmp_path / "s"
     monkeypatch.delenv("DIANO_SAMPLES_DIR")
     assert io.samples_dir().parts[-2:] == ("data", "samples")
+
+
+# -- reader ---------------------------------------------------------------------------
+def test_round_trip(tmp_path: Path) -> None:
+    case = make_case()
+    data = load(write_case(tmp_path / "c.h5", **case))
+    assert isinstance(data, FlowData)
+    np.testing.assert_array_equal(data.fields, case["fields"])
+    assert data.fields.dtype == np.float32
+    assert data.channels == tuple(CHANNELS)
+    assert data.mask.dtype == bool and data.mask.sum() == case["mask"].sum()
+    assert data.units == {"t": "D/U_inf", "y": "D", "x": "D"}
+    assert data.attrs["Re"] == 150.0 and data.attrs["config"]["size"] == [NY, NX]
+    assert data.attrs["format"] == io.FORMAT_VERSION
+    assert data.spacing == (0.25, 0.25)
+    assert data.extent == (NY * 0.25, NX * 0.25)
+    assert data.time_step == pytest.approx(0.5)
+    assert data.axes == ("y", "x") and data.re == 150.0
+    np.testing.assert_array_equal(data.channel("v"), case["fields"][:, 2])
+    tensor = data.torch(["v", "u"])
+    assert tensor.shape == (T, 2, NY, NX) and tensor.dtype == torch.float32
+    np.testing.assert_array_equal(tensor[:, 0].numpy(), case["fields"][:, 2])
+    assert data.torch_mask().dtype == torch.bool
+    assert data.normalizer_stats(["u"])["mean"] == [data.stats["u"]["mean"]]
+    with pytest.raises(ConfigError, match=r"unknown channel\(s\) \['w'\]"):
+        data.channel("w")
+
+
+def test_float16_file_reads_as_float32(tmp_path: Path) -> None:
+    data = load(write_case(tmp_path / "h.h5", **make_case(), dtype=np.float16))
+    assert data.fields.dtype == np.float32
+
+
+def test_read_time_and_channel_selection(tmp_path: Path) -> None:
+    case = make_case()
+    path = write_case(tmp_path / "c.h5", **case)
+    part = load(path, time=slice(2, 5), channels=["u"])
+    assert part.fields.shape == (3, 1, NY, NX)
+    np.testing.assert_array_equal(part.fields[:, 0], case["fields"][2:5, 1])
+    np.testing.assert_allclose(part.coords["t"], [1.0, 1.5, 2.0])
+    np.testing.assert_array_equal(part.time_index, [2, 3, 4])
+    picked = load(path, time=[4, 0, -1])
+    np.testing.assert_array_equal(picked.fields, case["fields"][[4, 0, T - 1]])
+    one = load(path, time=3)
+    assert one.fields.shape == (1, C, NY, NX)
+    sub = load(path).select(channels=["v"], time=slice(1, 3))
+    np.testing.assert_array_equal(sub.fields[:, 0], case["fields"][1:3, 2])
+    np.testing.assert_array_equal(sub.time_index, [1, 2])
+    with pytest.raises(ConfigError, match="out of range for 6 snapshots"):
+        load(path, time=6)
+
+
+def test_reader_reports_nan_with_file_index(tmp_path: Path) -> None:
+    path = write_case(tmp_path / "c.h5", **make_case())
+    with h5py.File(path, "r+") as f:
+        f["fields"][3, 1, 2, 2] = np.inf
+    with pytest.raises(DataError, match=r"c\.h5: channel 'u' holds inf at index \(t=3, y=2, x=2\)"):
+        load(path)
+    with pytest.raises(DataError, match=r"t=3"):
+        load(path, time=slice(3, 5))
+    assert load(path, time=slice(0, 3)).n_times == 3  # the intact part stays readable
+
+
+def _rewrite(path: Path, edit) -> None:
+    with h5py.File(path, "r+") as f:
+        edit(f)
+
+
+def _replace(f: h5py.File, name: str, data: np.ndarray) -> None:
+    attrs = dict(f[name].attrs)
+    del f[name]
+    f.create_dataset(name, data=data)
+    f[name].attrs.update(attrs)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda f: f.__delitem__("mask"), "missing dataset '/mask'"),
+        (lambda f: f.__delitem__("fields"), "missing dataset '/fields'"),
+        (lambda f: f.__delitem__("x"), "missing coordinate dataset '/x'"),
+        (lambda f: _replace(f, "mask", np.ones((NY, NX - 2), np.uint8)), "mask shape"),
+        (lambda f: _replace(f, "t", np.arange(T + 1.0)), "coordinate 't' has length"),
+        (lambda f: f["fields"].attrs.__setitem__("channels", '["a"]'), "1 channel names"),
+        (lambda f: f["fields"].attrs.__delitem__("channels"), "'channels' attribute"),
+        (lambda f: _replace(f, "fields", np.ones((T, C, NY, NX), np.int32)), "dtype int32"),
+        (lambda f: _replace(f, "mask", np.ones((NY, NX), np.float32)), "/mask has dtype"),
+        (lambda f: f.attrs.__setitem__("format", 99), "format version 99 is not supported"),
+        (lambda f: f.attrs.__delitem__("format"), "not a DIANO data file"),
+        (lambda f: f.attrs.__delitem__("stats"), "'stats' attribute"),
+    ],
+)
+def test_reader_validation(tmp_path: Path, edit, message: str) -> None:
+    path = write_case(tmp_path / "c.h5", **make_case())
+    _rewrite(path, edit)
+    with pytest.raises(DataError, match=message) as info:
+        load(path)
+    assert "c.h5" in str(info.value)
+
+
+def test_reader_rejects_non_hdf5_and_truncated_files(tmp_path: Path) -> None:
+    text = tmp_path / "notes.h5"
+    text.write_text("not hdf5")
+    with pytest.raises(DataError, match="notes.h5 is not an HDF5 file"):
+        load(text)
+    good = write_case(tmp_path / "c.h5", **make_case())
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(DataError, match="cut.h5"):
+        load(cut)
+    with pytest.raises(DataError, match="no such data file or folder"):
+        load(tmp_path / "missing.h5")
+
+
+def _write_set(folder: Path) -> None:
+    for i, (re, split) in enumerate([(200.0, "train"), (100.0, "train"), (150.0, "test")]):
+        case = make_case(seed=i)
+        case["attrs"].update(Re=re, split=split)
+        write_case(folder / f"cylinder2d_re{int(re)}.h5", **case)
+
+
+def test_folder_collection_is_ordered_and_filterable(tmp_path: Path) -> None:
+    _write_set(tmp_path)
+    (tmp_path / ".partial.h5.tmp").write_text("")  # a writer's temporary file is ignored
+    cases = load(tmp_path)
+    assert isinstance(cases, FlowCollection) and len(cases) == 3
+    assert cases.reynolds == (100.0, 150.0, 200.0)
+    assert cases.keys()[0] == "cylinder2d_re100"
+    assert cases.by_re(150).attrs["split"] == "test"
+    assert cases["cylinder2d_re200"].re == 200.0
+    assert [c.re for c in cases] == [100.0, 150.0, 200.0]
+    assert len(load(tmp_path, split="train")) == 2
+    with pytest.raises(DataError, match=r"Re available: \[100.0, 150.0, 200.0\]"):
+        cases.by_re(175)
+    with pytest.raises(DataError, match=r"splits: \['test', 'train'\]"):
+        load(tmp_path, split="val")
+    lazy = load(tmp_path, channels=["u"], time=slice(0, 2))
+    assert lazy[0].fields.shape == (2, 1, NY, NX)
+    with pytest.raises(ConfigError, match="unknown channel"):
+        load(tmp_path, channels=["w"])
+
+
+def test_benchmark_names_resolve_to_samples_or_cache(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DIANO_SAMPLES_DIR", str(tmp_path / "samples"))
+    monkeypatch.setenv("DIANO_DATA_DIR", str(tmp_path / "cache"))
+    (tmp_path / "samples").mkdir()
+    with pytest.raises(DataError, match="diano generate cylinder2d"):
+        load("cylinder2d")
+    with pytest.raises(DataError, match="diano generate stenosis2d"):
+        load_set("stenosis2d")
+    write_case(tmp_path / "samples" / "cylinder2d_sample.h5", **make_case())
+    write_case(tmp_path / "samples" / "stenosis2d_sample.h5", **make_case())
+    assert load("cylinder2d").keys() == ("cylinder2d_sample",)
+    _write_set(tmp_path / "cache" / "cylinder2d")
+    assert len(load("cylinder2d", source="cache")) == 3
+    assert load_set("cylinder2d", split="test").reynolds == (150.0,)
+    assert load("cylinder2d", re=150, source="cache")[0].re == 150.0
+    with pytest.raises(ConfigError, match=r"unknown benchmark 'cylinder'.*coronary3d"):
+        load("cylinder")
+    with pytest.raises(ConfigError, match="unknown benchmark"):
+        load_set("cylinder")
+    with pytest.raises(ConfigError, match="source must be"):
+        load("cylinder2d", source="web")
+
+
+def test_single_file_filters(tmp_path: Path) -> None:
+    path = write_case(tmp_path / "c.h5", **make_case())
+    assert load(path, split="train", re=150).re == 150.0
+    with pytest.raises(DataError, match="has split 'train', not 'test'"):
+        load(path, split="test")
+
+
+def test_read_info_does_not_need_fields(tmp_path: Path) -> None:
+    path = write_case(tmp_path / "c.h5", **make_case())
+    info = read_info(path)
+    assert info.shape == (T, C, NY, NX) and info.channels == tuple(CHANNELS)
+    assert info.case_id == "c" and info.split == "train" and info.mask.dtype == bool
