@@ -5,8 +5,8 @@ matrices and transforms back on any requested grid. Three choices make it a prop
 resolution-independent operator, unlike the authors' DIANO code (``reference/method.md``
 §1.2, §9):
 
-* the low modes are kept in *all* corners: both signs of frequency on every axis except
-  the last (``rfftn`` stores only non-negative frequencies there), also in 3D;
+* the low modes ``|k| < m`` are kept in *all* corners: both signs of frequency on every
+  axis except the last (``rfftn`` stores only non-negative frequencies there), also in 3D;
 * both transforms use ``norm="forward"``: the forward FFT divides by the number of points,
   so a coefficient is the amplitude of its Fourier mode whatever the grid, and the inverse
   at another size reproduces the same amplitudes (resolution consistency);
@@ -31,31 +31,31 @@ from torch import Tensor, nn
 def usable_modes(n_modes: Sequence[int], *shapes: Sequence[int]) -> tuple[int, ...]:
     """Modes per axis that every grid in ``shapes`` holds without aliasing.
 
-    On an axis of ``n`` points the distinct non-Nyquist frequencies are ``|k| <= (n-1)//2``.
-    A non-last axis keeps ``k = 0..m-1`` and ``k = -m..-1``, so ``m <= (n-1)//2``; the last
-    axis keeps ``k = 0..m-1`` of the one-sided ``rfft``, so ``m <= (n+1)//2``. The Nyquist
-    frequency is left out because it is ambiguous between grids of different size.
+    ``m`` modes on an axis means the frequencies ``|k| <= m - 1`` (``k >= 0`` on the last axis,
+    where ``rfft`` keeps only those). On ``n`` points the distinct non-Nyquist frequencies are
+    ``|k| <= (n - 1) // 2``, so ``m <= (n + 1) // 2``. The Nyquist frequency is left out
+    because it is ambiguous between grids of different size; the mean (``k = 0``) is always
+    kept.
     """
     out = []
     for axis, m in enumerate(n_modes):
-        last = axis == len(n_modes) - 1
-        limit = min((n + 1) // 2 if last else (n - 1) // 2 for n in (s[axis] for s in shapes))
-        out.append(max(0, min(int(m), limit)))
+        limit = min((s[axis] + 1) // 2 for s in shapes)
+        out.append(max(1, min(int(m), limit)))
     return tuple(out)
 
 
 def _take_low(t: Tensor, modes: Sequence[int], first_axis: int) -> Tensor:
     """Gather the kept modes of every corner into one dense block.
 
-    Along each non-last axis the block holds ``k = 0..m-1`` then ``k = -m..-1``; along the
-    last axis ``k = 0..m-1``. Works for spectra and for the stored weights alike, since
+    Along each non-last axis the block holds ``k = 0..m-1`` then ``k = -(m-1)..-1``; along
+    the last axis ``k = 0..m-1``. Works for spectra and for the stored weights alike, since
     both put negative frequencies at the end of their axis.
     """
     for i, m in enumerate(modes):
         axis = first_axis + i
         if i < len(modes) - 1:
             size = t.shape[axis]
-            t = torch.cat([t.narrow(axis, 0, m), t.narrow(axis, size - m, m)], dim=axis)
+            t = torch.cat([t.narrow(axis, 0, m), t.narrow(axis, size - m + 1, m - 1)], dim=axis)
         else:
             t = t.narrow(axis, 0, m)
     return t
@@ -64,17 +64,18 @@ def _take_low(t: Tensor, modes: Sequence[int], first_axis: int) -> Tensor:
 def _place_low(block: Tensor, modes: Sequence[int], spectrum_shape: Sequence[int]) -> Tensor:
     """Inverse of :func:`_take_low`: scatter the block into a zero spectrum.
 
-    ``block`` is ``(B, C, 2m_1, ..., 2m_{d-1}, m_d)``; the result is ``(B, C, *spectrum_shape)``
-    with the positive modes at the start and the negative modes at the end of each axis.
+    ``block`` is ``(B, C, 2m_1 - 1, ..., 2m_{d-1} - 1, m_d)``; the result is
+    ``(B, C, *spectrum_shape)`` with the positive modes at the start and the negative modes
+    at the end of each axis.
     """
     for i, m in enumerate(modes):
         axis = 2 + i
         size = spectrum_shape[i]
         pad_shape = list(block.shape)
         if i < len(modes) - 1:
-            pad_shape[axis] = size - 2 * m
+            pad_shape[axis] = size - 2 * m + 1
             zeros = block.new_zeros(pad_shape)
-            pos, neg = block.narrow(axis, 0, m), block.narrow(axis, m, m)
+            pos, neg = block.narrow(axis, 0, m), block.narrow(axis, m, m - 1)
             block = torch.cat([pos, zeros, neg], dim=axis)
         else:
             pad_shape[axis] = size - m
@@ -89,7 +90,7 @@ def _cell_centre_phase(
 
     With samples at ``x_i = (i + 1/2) h_in`` the DFT coefficient of a mode ``k`` is its
     amplitude times ``exp(iπk/n_in)``; evaluating at ``(j + 1/2) h_out`` needs
-    ``exp(iπk/n_out)`` instead. Returns a complex ``(2m_1, ..., m_d)`` block, or ``None``
+    ``exp(iπk/n_out)`` instead. Returns a complex ``(2m_1 - 1, ..., m_d)`` block, or ``None``
     when the grids are equal.
     """
     if tuple(in_shape) == tuple(out_shape):
@@ -99,7 +100,7 @@ def _cell_centre_phase(
     for i, m in enumerate(modes):
         k = torch.arange(m, dtype=real, device=like.device)
         if i < len(modes) - 1:
-            k = torch.cat([k, k - m])  # k = 0..m-1, -m..-1
+            k = torch.cat([k, k[1:] - m])  # k = 0..m-1, -(m-1)..-1
         angle = torch.pi * k * (1.0 / out_shape[i] - 1.0 / in_shape[i])
         # broadcast this axis' angles against the axes before it
         phase = phase.unsqueeze(-1) + angle
@@ -109,8 +110,8 @@ def _cell_centre_phase(
 class SpectralConv(nn.Module):
     """Fourier-space linear operator on ``(B, C_in, *S)`` fields, ``S`` of 1 to 3 axes.
 
-    ``y = irfftn(W · rfftn(x)[low modes], s=output_shape)``: the lowest ``n_modes`` of every
-    axis (both signs on non-last axes) are multiplied by a complex ``C_in × C_out`` matrix per
+    ``y = irfftn(W · rfftn(x)[low modes], s=output_shape)``: the modes ``|k| < n_modes`` of
+    every axis (both signs on non-last axes) are multiplied by a complex ``C_in × C_out`` matrix per
     mode; all higher modes are dropped. The output can live on another grid than the input;
     the modes used are those both grids hold (:func:`usable_modes`).
 
@@ -133,7 +134,7 @@ class SpectralConv(nn.Module):
         self.out_channels = out_channels
         self.n_modes = n_modes
         self.dim = len(n_modes)
-        block = tuple(2 * m for m in n_modes[:-1]) + (n_modes[-1],)
+        block = tuple(2 * m - 1 for m in n_modes[:-1]) + (n_modes[-1],)
         # (C_in, C_out, *block, 2): real and imaginary parts of the complex weights
         self.weight = nn.Parameter(torch.empty(in_channels, out_channels, *block, 2))
         self.reset_parameters()

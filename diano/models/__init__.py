@@ -1,8 +1,31 @@
 """Models: DIANO and the baselines behind one contract (see ``diano.models.base``).
 
-``MODELS`` (in ``registry``) maps each name to its config class and model class.
+- ``registry``: :data:`MODELS` (name → (config class, model class)), :func:`build_model`,
+  :func:`config_to_dict`, :func:`config_from_dict`;
+- ``presets``: :func:`default_config` per model × benchmark × scenario (default / tiny);
+- ``diano``: :class:`Diano`, :class:`DianoConfig`, :class:`AdvectionPDE`,
+  :class:`PoissonPDE`, :func:`latent_velocity`.
 """
 
 from diano.models.base import LatentModel, Normalizer
+from diano.models.diano import AdvectionPDE, Diano, DianoConfig, PoissonPDE, latent_velocity
+from diano.models.presets import PRESETS, default_config, paper_config, preset_cases
+from diano.models.registry import MODELS, build_model, config_from_dict, config_to_dict
 
-__all__ = ["LatentModel", "Normalizer"]
+__all__ = [
+    "MODELS",
+    "PRESETS",
+    "AdvectionPDE",
+    "Diano",
+    "DianoConfig",
+    "LatentModel",
+    "Normalizer",
+    "PoissonPDE",
+    "build_model",
+    "config_from_dict",
+    "config_to_dict",
+    "default_config",
+    "latent_velocity",
+    "paper_config",
+    "preset_cases",
+]

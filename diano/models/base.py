@@ -3,7 +3,7 @@
 Every model takes and returns fields in physical units; the normalisation lives inside the
 model (buffers saved with the weights). Contract::
 
-    encode(u) -> z
+    encode(u) -> z                              # z of shape (B, *latent_shape)
     decode(z, output_shape=None) -> u
     step(z, n=1, **pde_overrides) -> z          # scenarios "temporal" and "geometric"
     rollout(u0, n_steps, reencode=False) -> (B, T+1, C, ...)
@@ -82,6 +82,12 @@ class LatentModel(nn.Module):
     @property
     def scenario(self) -> str:
         return self.config.scenario
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one latent as ``encode`` returns it, without the batch axis, e.g.
+        ``(C, M_y, M_x)`` for a latent grid or ``(L,)`` for a latent vector."""
+        raise NotImplementedError
 
     @property
     def n_parameters(self) -> int:
