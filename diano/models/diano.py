@@ -341,17 +341,22 @@ class Diano(LatentModel):
     def encode(self, u: Tensor, mask: Tensor | None = None) -> Tensor:
         """Field(s) in physical units → latent.
 
-        ``mask`` (1 = fluid, ``(B or 1, 1, *S)``) weights the height average of the
-        geometric scenario and masks the latent velocities of the many-to-one scenario; the
-        grid scenarios encode the whole box and ignore it.
+        ``mask`` (1 = fluid, ``(B or 1, 1, *S)``) is used by the geometric and many-to-one
+        scenarios: the normalised input is set to 0 (the channel mean) in solid cells, so the
+        latent does not depend on what the data holds there, the geometric height average is
+        weighted by it and the many-to-one latent velocities are masked on the latent grid.
+        The grid scenarios encode the whole box and ignore it.
         """
         c = self.config
         self._check(u, len(c.in_channels), len(c.grid_shape), "input")
         x = self.in_norm.normalize(u)
+        masked = mask is not None and c.scenario in ("geometric", "many_to_one")
+        if masked:
+            x = x * resample(mask.to(x.dtype), x.shape[2:])
         if c.scenario == "many_to_one":
             # (B, 3, *S) -> three (B, 1, *M) latents -> (B, 3, *M)
             z = torch.cat([enc(x[:, i : i + 1]) for i, enc in enumerate(self.encoders)], dim=1)
-            return z if mask is None else z * self.latent_mask(mask).to(z.dtype)
+            return z * self.latent_mask(mask).to(z.dtype) if masked else z
         z = self.encoder(x)
         if c.scenario == "geometric":
             z = average_over_height(z, mask)  # (B, Lc, H, M_x) -> (B, Lc, M_x)
