@@ -5,9 +5,11 @@ model or solver class. Conventions:
 
 - The first dimension is the batch: fields ``(B, C, *S)``, trajectories ``(B, T, C, *S)``.
   Per-sample results reduce every other dimension unless ``dims`` says otherwise.
-- ``mask`` (1 or True = fluid) excludes solid cells wherever it is accepted. It may have the
-  spatial shape ``S``, the batch-and-spatial shape ``(B, *S)``, or any shape that broadcasts
-  against the data (e.g. the ``(B, 1, *S)`` masks of :mod:`diano.data.dataset`).
+- ``mask`` (1 or True = fluid) excludes solid cells wherever it is accepted. A mask with
+  fewer dims than the data is aligned from the right (a spatial mask ``S``, or the
+  ``(B, 1, *S)`` masks of :mod:`diano.data.dataset`); only when that fails to broadcast is a
+  ``(B, *S)`` mask read as one mask per sample. Where B equals a middle size (e.g. B = C),
+  give per-sample masks as ``(B, 1, *S)`` (``(B, 1, 1, *S)`` for trajectories).
 - ``reduction="mean"`` returns a float (mean over samples), ``"none"`` the per-sample tensor.
 """
 

@@ -78,23 +78,29 @@ def samples_dir() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """Return the package version plus the git commit of the source tree when it has one."""
+    """Return the package version plus the git commit of the source tree when it has one.
+
+    ``"0.1.0+g<commit>"``, with ``.dirty`` appended when tracked files differ from that
+    commit; just the version outside a git checkout.
+    """
     from diano import __version__
 
     root = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=5, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "--short=12", "HEAD")
+    if not commit:
         return __version__
-    commit = out.stdout.strip()
-    return f"{__version__}+g{commit}" if out.returncode == 0 and commit else __version__
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return f"{__version__}+g{commit}" + (".dirty" if dirty else "")
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -417,7 +423,8 @@ def read_case(
     Args:
         path: the ``.h5`` file.
         channels: channel names to keep (all by default).
-        time: snapshots to read: an index, a slice or a list of indices (all by default).
+        time: snapshots to read: an index, a slice or a list of indices (all by default);
+            a single index keeps the time dim, ``(1, C, *S)``.
 
     Raises:
         DataError: the file is missing, not HDF5, or fails validation (datasets, shapes,

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+import diano
 from diano.data import FlowCollection, FlowData, io, load, load_set, read_info
 from diano.data.io import sha256_file, write_case, write_manifest
 from diano.errors import ConfigError, DataError
@@ -345,3 +346,27 @@ def test_read_info_does_not_need_fields(tmp_path: Path) -> None:
     info = read_info(path)
     assert info.shape == (T, C, NY, NX) and info.channels == tuple(CHANNELS)
     assert info.case_id == "c" and info.split == "train" and info.mask.dtype == bool
+
+
+def test_attribute_types_round_trip(tmp_path: Path) -> None:
+    case = make_case()
+    case["attrs"].update(
+        flag=True,
+        note=None,
+        levels=np.array([1.5, 2.5]),
+        count=np.int64(7),
+        nested={"inlet": {"kind": "womersley", "alpha": 4}},
+    )
+    attrs = load(write_case(tmp_path / "c.h5", **case)).attrs
+    assert attrs["flag"] is True and attrs["note"] is None and attrs["count"] == 7
+    assert attrs["levels"] == [1.5, 2.5]
+    assert attrs["nested"] == {"inlet": {"kind": "womersley", "alpha": 4}}
+    assert "stats" not in attrs and "json_attrs" not in attrs
+    case["attrs"]["path"] = tmp_path
+    with pytest.raises(DataError, match="attribute 'path' has type"):
+        write_case(tmp_path / "d.h5", **case)
+
+
+def test_code_version_names_the_commit() -> None:
+    version = io.code_version()
+    assert version.startswith(diano.__version__)
