@@ -39,6 +39,7 @@ from diano.layers import (
     resample,
 )
 from diano.models.base import MARCHING_SCENARIOS, LatentModel
+from diano.solvers import AdvectionDiffusion1d, AdvectionDiffusion2d, PressurePoisson3d
 
 Scenario = Literal["static", "temporal", "geometric", "many_to_one"]
 SCENARIOS: tuple[str, ...] = ("static", "temporal", "geometric", "many_to_one")
@@ -446,8 +447,6 @@ def _build_solver(c: DianoConfig) -> nn.Module | None:
     """The latent solver of the scenario, on the latent grid and the PDE's box."""
     if c.scenario == "static":
         return None
-    from diano.solvers import AdvectionDiffusion1d, AdvectionDiffusion2d, PressurePoisson3d
-
     pde = c.pde
     box = tuple(pde.box) if pde.box is not None else (1.0,) * len(c.latent_shape)
     if c.scenario == "many_to_one":
