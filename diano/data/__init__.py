@@ -6,7 +6,7 @@ Contents::
     load_set(benchmark, *, split, re, channels, time)  # the full generated set (data cache)
     read_info(path) -> CaseInfo           # metadata, mask and coordinates without the fields
     FlowData, FlowCollection, CaseInfo    # containers (diano.data.flow)
-    write_case, write_manifest, sha256_file, data_dir, samples_dir   # diano.data.io
+    write_case, write_manifest, verify_manifest, sha256_file, data_dir, samples_dir
     SnapshotDataset, WindowDataset, PairDataset, compute_stats       # diano.data.dataset
 """
 
@@ -24,6 +24,7 @@ from diano.data.io import (
     read_info,
     samples_dir,
     sha256_file,
+    verify_manifest,
     write_case,
     write_manifest,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "read_info",
     "samples_dir",
     "sha256_file",
+    "verify_manifest",
     "write_case",
     "write_manifest",
 ]

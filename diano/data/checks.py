@@ -67,6 +67,8 @@ def check_layout(
             f"got shape {tuple(fields_shape)}"
         )
     n_t, n_c, *spatial = fields_shape
+    if n_t == 0 or n_c == 0 or 0 in spatial:
+        raise DataError(f"{where}: fields of shape {tuple(fields_shape)} hold no values")
     axes = SPATIAL_AXES[len(spatial)]
     if len(channels) != n_c:
         raise DataError(

@@ -257,7 +257,7 @@ def write_case(
                 f.attrs[key] = value
         if path.exists() and not overwrite:
             raise DataError(f"{where} appeared while writing; pass overwrite=True to replace it")
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -289,12 +289,44 @@ def write_manifest(directory: str | os.PathLike, pattern: str = "*.h5") -> Path:
         with os.fdopen(fd, "w") as fh:
             json.dump(manifest, fh, indent=2, sort_keys=True)
             fh.write("\n")
-        os.replace(tmp_name, target)
+        _publish(Path(tmp_name), target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
     return target
+
+
+def verify_manifest(directory: str | os.PathLike) -> None:
+    """Check every file listed in ``directory/manifest.json`` against its sha256 and size.
+
+    Raises:
+        DataError: listing each missing or changed file.
+    """
+    directory = Path(directory)
+    target = directory / "manifest.json"
+    try:
+        listed = json.loads(target.read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{target} is missing or not a valid data manifest: {exc}") from exc
+    problems = []
+    for name, entry in sorted(listed.items()):
+        file = directory / name
+        if not file.is_file():
+            problems.append(f"{name}: missing")
+        elif file.stat().st_size != entry.get("size") or sha256_file(file) != entry.get("sha256"):
+            problems.append(f"{name}: size or sha256 differs from the manifest")
+    if problems:
+        raise DataError(f"{target}: " + "; ".join(problems))
+
+
+def _publish(tmp: Path, target: Path) -> None:
+    """Give the finished temporary file the usual permissions and rename it into place."""
+    # mkstemp creates files readable by the owner only; data files are meant to be shared.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, target)
 
 
 def _now() -> str:

@@ -13,7 +13,7 @@ import torch
 
 import diano
 from diano.data import FlowCollection, FlowData, io, load, load_set, read_info
-from diano.data.io import sha256_file, write_case, write_manifest
+from diano.data.io import sha256_file, verify_manifest, write_case, write_manifest
 from diano.errors import ConfigError, DataError
 
 T, C, NY, NX = 6, 3, 8, 12
@@ -100,6 +100,7 @@ def test_write_refuses_to_overwrite(tmp_path: Path) -> None:
         (lambda c: c.update(mask=np.full((NY, NX), 2, np.uint8)), "0 \\(solid\\) or 1"),
         (lambda c: c["attrs"].update(stats="x"), "reserved"),
         (lambda c: c.update(mask=np.zeros((NY, NX), np.uint8)), "no fluid cell"),
+        (lambda c: c.update(fields=c["fields"][:0]), "hold no values"),
     ],
 )
 def test_write_validates(tmp_path: Path, change, message: str) -> None:
@@ -157,6 +158,20 @@ def test_manifest_lists_hash_and_size(tmp_path: Path) -> None:
     assert manifest["files"]["a.h5"]["sha256"] == sha256_file(a)
     assert manifest["files"]["a.h5"]["size"] == os.path.getsize(a)
     assert manifest["code_version"]
+    verify_manifest(tmp_path)
+    write_case(a, **make_case(seed=5), overwrite=True)
+    (tmp_path / "b.h5").unlink()
+    with pytest.raises(DataError, match=r"a\.h5: size or sha256 differs.*b\.h5: missing"):
+        verify_manifest(tmp_path)
+
+
+def test_written_files_are_readable_by_others(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        path = write_case(tmp_path / "c.h5", **make_case())
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
 
 
 def test_data_dir_and_samples_dir(tmp_path: Path, monkeypatch) -> None:
