@@ -617,7 +617,10 @@ def _collection(
                 raise ConfigError(
                     f"{info.path}: unknown channel(s) {missing}; available: {list(info.channels)}"
                 )
-    collection = FlowCollection(
-        infos, lambda info: read_case(info.path, channels=channels, time=time), description
-    )
-    return collection.filter(split=split, re=re)
+    # a partial of a module-level function keeps the collection picklable (caches, workers)
+    reader = functools.partial(_read_selected, channels=channels, time=time)
+    return FlowCollection(infos, reader, description).filter(split=split, re=re)
+
+
+def _read_selected(info: CaseInfo, channels: Sequence[str] | None, time: TimeSelection) -> FlowData:
+    return read_case(info.path, channels=channels, time=time)

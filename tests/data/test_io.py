@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from pathlib import Path
 
 import h5py
@@ -322,6 +323,8 @@ def test_folder_collection_is_ordered_and_filterable(tmp_path: Path) -> None:
         load(tmp_path, split="val")
     lazy = load(tmp_path, channels=["u"], time=slice(0, 2))
     assert lazy[0].fields.shape == (2, 1, NY, NX)
+    copied = pickle.loads(pickle.dumps(lazy))  # st.cache_data and worker processes pickle
+    np.testing.assert_array_equal(copied[1].fields, lazy[1].fields)
     with pytest.raises(ConfigError, match="unknown channel"):
         load(tmp_path, channels=["w"])
 
