@@ -10,8 +10,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from diano.data.flow import SPATIAL_AXES
 from diano.errors import DataError
+
+#: spatial axis names of 2D and 3D fields, in array order
+SPATIAL_AXES = {2: ("y", "x"), 3: ("z", "y", "x")}
 
 
 def _first_bad_index(values: np.ndarray) -> tuple[int, ...] | None:

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from diano.data.checks import SPATIAL_AXES, fluid_stats
 from diano.errors import ConfigError, DataError
 
-SPATIAL_AXES = {2: ("y", "x"), 3: ("z", "y", "x")}
 TimeSelection = int | slice | Sequence[int] | np.ndarray | None
 
 
@@ -138,6 +138,16 @@ class FlowData:
         return None if value is None else float(value)
 
     @property
+    def split(self) -> str | None:
+        value = self.attrs.get("split")
+        return None if value is None else str(value)
+
+    @property
+    def benchmark(self) -> str | None:
+        value = self.attrs.get("benchmark")
+        return None if value is None else str(value)
+
+    @property
     def spacing(self) -> tuple[float, ...]:
         """Grid spacing per spatial axis in array order, e.g. ``(dy, dx)``; NaN for one point."""
         return tuple(_step(self.coords[a]) for a in self.axes)
@@ -193,13 +203,16 @@ class FlowData:
         return replace(self, fields=fields_, channels=names, coords=coords, time_index=base[index])
 
     def normalizer_stats(self, channels: Sequence[str] | None = None) -> dict[str, list[float]]:
-        """File statistics as ``{"mean": [...], "std": [...]}`` for a model's normaliser."""
+        """Statistics as ``{"mean": [...], "std": [...]}`` for a model's normaliser.
+
+        The file's statistics (all snapshots) where present, else those of the fields held.
+        """
         names = self.channels if channels is None else tuple(channels)
         self._channel_indices(names)
-        return {
-            "mean": [self.stats[n]["mean"] for n in names],
-            "std": [self.stats[n]["std"] for n in names],
-        }
+        stats = self.stats
+        if any(n not in stats for n in names):
+            stats = fluid_stats(self.fields, self.mask, self.channels)
+        return {"mean": [stats[n]["mean"] for n in names], "std": [stats[n]["std"] for n in names]}
 
     def _channel_indices(self, names: Sequence[str]) -> list[int]:
         if isinstance(names, str):

@@ -33,9 +33,8 @@ from typing import Any, Literal
 import h5py
 import numpy as np
 
-from diano.data.checks import check_finite, check_layout, fluid_stats
+from diano.data.checks import SPATIAL_AXES, check_finite, check_layout, fluid_stats
 from diano.data.flow import (
-    SPATIAL_AXES,
     CaseInfo,
     FlowCollection,
     FlowData,

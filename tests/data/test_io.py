@@ -209,6 +209,10 @@ def test_round_trip(tmp_path: Path) -> None:
     np.testing.assert_array_equal(tensor[:, 0].numpy(), case["fields"][:, 2])
     assert data.torch_mask().dtype == torch.bool
     assert data.normalizer_stats(["u"])["mean"] == [data.stats["u"]["mean"]]
+    assert data.split == "train" and data.benchmark == "cylinder2d"
+    in_memory = FlowData(data.fields[:2], data.channels, data.mask, data.coords, data.units)
+    fluid = data.fields[:2, 1][:, data.mask].astype(np.float64)
+    assert in_memory.normalizer_stats(["u"])["std"][0] == pytest.approx(fluid.std(), rel=1e-6)
     with pytest.raises(ConfigError, match=r"unknown channel\(s\) \['w'\]"):
         data.channel("w")
 
