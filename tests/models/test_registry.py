@@ -67,8 +67,8 @@ def test_shapes_full_to_latent_to_full(name, benchmark, scenario, make_input) ->
 
 @pytest.mark.parametrize(("name", "benchmark", "scenario"), CASES, ids=IDS)
 def test_backward_reaches_every_parameter(name, benchmark, scenario, make_input) -> None:
-    _, model = tiny(name, benchmark, scenario)
-    u = model.config and make_input(model.config)
+    config, model = tiny(name, benchmark, scenario)
+    u = make_input(config)
     model(u).square().mean().backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.any()]
     assert not missing, f"parameters without gradient: {missing}"
