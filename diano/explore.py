@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from diano import metrics
 from diano.errors import ConfigError
 from diano.latent_edit import LatentGrid
 
@@ -130,29 +131,27 @@ def predict(
     return Prediction(_as_numpy(torch.cat(frames, 0)), _grid_latents(zs), start, mode)
 
 
-# -- error curves ----------------------------------------------------------------------
-def rel_l2_curve(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Relative L2 error ``||pred - truth|| / ||truth||`` per frame, over fluid cells.
+# -- error curves (numpy wrappers of diano.metrics for plotting) -----------------------
+def _t(x: np.ndarray) -> Tensor:
+    return torch.as_tensor(np.asarray(x, dtype=np.float32))
 
-    Args:
-        pred, truth: ``(T, C, H, W)``.
-        mask: ``(H, W)``, 1 = fluid; ``None`` uses every cell.
-    """
-    pred = np.asarray(pred, dtype=np.float64)
-    truth = np.asarray(truth, dtype=np.float64)
-    if pred.shape != truth.shape:
-        raise ConfigError(f"prediction {pred.shape} and truth {truth.shape} differ in shape")
-    w = np.ones(truth.shape[-2:]) if mask is None else np.asarray(mask, dtype=np.float64)
-    err = np.sqrt(np.sum(w * (pred - truth) ** 2, axis=(1, 2, 3)))
-    ref = np.sqrt(np.sum(w * truth**2, axis=(1, 2, 3)))
-    return (err / np.maximum(ref, 1e-12)).astype(np.float32)
+
+def _mask(mask: np.ndarray | None) -> Tensor | None:
+    return None if mask is None else torch.as_tensor(np.asarray(mask) > 0)
+
+
+def rel_l2_curve(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Relative L2 error per frame of ``(T, C, H, W)`` arrays over fluid cells (``mask``
+    ``(H, W)``, 1 = fluid), as float32 (:func:`diano.metrics.rel_l2_per_step`)."""
+    if np.shape(pred) != np.shape(truth):
+        raise ConfigError(f"prediction {np.shape(pred)} and truth {np.shape(truth)} differ")
+    curve = metrics.rel_l2_per_step(_t(pred)[None], _t(truth)[None], _mask(mask))
+    return _as_numpy(curve)
 
 
 def mse_curve(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Mean squared error per frame over fluid cells."""
-    w = np.ones(truth.shape[-2:]) if mask is None else np.asarray(mask, dtype=np.float64)
-    sq = w * (np.asarray(pred, np.float64) - np.asarray(truth, np.float64)) ** 2
-    return (sq.sum(axis=(1, 2, 3)) / (w.sum() * truth.shape[1])).astype(np.float32)
+    """Mean squared error per frame over fluid cells (:func:`diano.metrics.mse`)."""
+    return _as_numpy(metrics.mse(_t(pred), _t(truth), _mask(mask), reduction="none"))
 
 
 def reference_curves(
@@ -161,14 +160,15 @@ def reference_curves(
     """Error of the two trivial forecasts over frames ``start .. start + n_steps``.
 
     * persistence: ``u(start)`` held fixed;
-    * time mean: the mean of the whole case's frames.
+    * time mean: the mean of all the case's frames.
     """
-    window = truth[start : start + n_steps + 1]
-    persistence = np.repeat(truth[start : start + 1], len(window), axis=0)
-    mean = np.repeat(truth.mean(axis=0, keepdims=True), len(window), axis=0)
+    window = _t(truth[start : start + n_steps + 1])[None]  # (1, T, C, H, W)
+    persistence = metrics.persistence_baseline(window)
+    mean = metrics.time_mean_baseline(window, reference=_t(truth)[None])
+    m = _mask(mask)
     return {
-        "persistence": rel_l2_curve(persistence, window, mask),
-        "time mean": rel_l2_curve(mean, window, mask),
+        "persistence": _as_numpy(metrics.rel_l2_per_step(persistence, window, m)),
+        "time mean": _as_numpy(metrics.rel_l2_per_step(mean, window, m)),
     }
 
 
@@ -178,16 +178,10 @@ def abs_error(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 
 # -- the latent as a coarse field ------------------------------------------------------
-def pool_to(fields: np.ndarray, shape: Sequence[int]) -> np.ndarray:
-    """Box-average ``(..., H, W)`` fields onto ``shape = (M_y, M_x)`` (H, W multiples of M)."""
-    fields = np.asarray(fields, dtype=np.float32)
-    h, w = fields.shape[-2:]
-    my, mx = int(shape[0]), int(shape[1])
-    if h % my or w % mx:
-        raise ConfigError(f"cannot box-average a {h}×{w} field onto {my}×{mx}")
-    # (..., H, W) -> (..., M_y, H/M_y, M_x, W/M_x) -> mean over the box axes
-    boxes = fields.reshape(*fields.shape[:-2], my, h // my, mx, w // mx)
-    return boxes.mean(axis=(-3, -1))
+def pool_to(fields: np.ndarray, shape: Sequence[int], mask: np.ndarray | None = None) -> np.ndarray:
+    """Area-average ``(..., H, W)`` fields onto the latent grid ``shape`` (fluid cells only
+    when ``mask`` is given; :func:`diano.metrics.pool_to`)."""
+    return _as_numpy(metrics.pool_to(_t(fields), shape, _mask(mask)))
 
 
 def readable_region(
@@ -227,15 +221,14 @@ def readable_region(
 def latent_correlation(
     latent: np.ndarray, pooled: np.ndarray, region: np.ndarray | None = None
 ) -> float:
-    """Pearson correlation between a latent channel ``(M_y, M_x)`` and the pooled truth,
-    over ``region`` (bool ``(M_y, M_x)``) or every cell. ``nan`` if either is constant."""
-    a = np.asarray(latent, np.float64)
-    b = np.asarray(pooled, np.float64)
-    if region is not None:
-        a, b = a[region], b[region]
-    a, b = a.ravel() - a.mean(), b.ravel() - b.mean()
-    denom = math.sqrt(float((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / denom) if denom > 0 else float("nan")
+    """Pearson correlation between a latent channel ``(M_y, M_x)`` and the truth pooled to
+    the latent grid, over ``region`` (bool ``(M_y, M_x)``) or every cell; 0 if either is
+    constant (:func:`diano.metrics.pearson`)."""
+    a, b = _t(latent)[None], _t(pooled)[None]
+    if a.shape != b.shape:
+        raise ConfigError(f"latent {tuple(a.shape[1:])} and pooled truth {tuple(b.shape[1:])}")
+    keep = None if region is None else torch.as_tensor(np.asarray(region, dtype=bool))
+    return float(metrics.pearson(a, b, mask=keep)[0])
 
 
 # -- autograd saliency -----------------------------------------------------------------

@@ -100,8 +100,13 @@ def test_pool_and_correlation() -> None:
     assert pooled.shape == (4, 4)
     assert latent_correlation(3.0 * pooled + 1.0, pooled) == pytest.approx(1.0)
     assert latent_correlation(-pooled, pooled) == pytest.approx(-1.0)
-    with pytest.raises(ConfigError):
-        pool_to(truth[0, 0], (5, 5))
+    mask = np.ones((16, 16))
+    mask[:4, :4] = 0  # the solid block is left out of the average
+    field = np.where(mask > 0, 2.0, 100.0)
+    assert np.allclose(pool_to(field, (4, 4), mask)[1:, 1:], 2.0)
+    region = np.zeros((4, 4), bool)
+    region[:, 2:] = True
+    assert latent_correlation(pooled * region, pooled, region) == pytest.approx(1.0)
 
 
 def test_readable_region_starts_one_diameter_behind_the_cylinder_centre() -> None:
