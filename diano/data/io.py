@@ -33,6 +33,7 @@ from typing import Any, Literal
 import h5py
 import numpy as np
 
+from diano.data.attrs import decode_attrs, encode_attr, plain
 from diano.data.checks import SPATIAL_AXES, check_finite, check_layout, fluid_stats
 from diano.data.flow import (
     CaseInfo,
@@ -112,35 +113,6 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 # -- writer ----------------------------------------------------------------------------
-def _encode_attr(key: str, value: Any) -> tuple[Any, bool]:
-    """Return an HDF5-storable value and whether it was JSON-encoded."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, (str, bool, int, float)):
-        return value, False
-    if value is None or isinstance(value, (Mapping, list, tuple, np.ndarray)):
-        try:
-            return json.dumps(_jsonable(value), sort_keys=True), True
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"attribute {key!r} cannot be stored as JSON: {exc}") from exc
-    raise DataError(
-        f"attribute {key!r} has type {type(value).__name__}; use str, int, float, bool, "
-        "or dicts/lists of those"
-    )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def _resolve_dtype(dtype: Any) -> np.dtype:
     resolved = np.dtype(np.float32 if dtype is None else dtype)
     if resolved.type not in _ALLOWED_DTYPES:
@@ -224,7 +196,7 @@ def write_case(
     file_attrs: dict[str, Any] = {"code_version": code_version(), "created": _now()}
     json_keys = []
     for key, value in attrs.items():
-        file_attrs[key], as_json = _encode_attr(key, value)
+        file_attrs[key], as_json = encode_attr(key, value)
         if as_json:
             json_keys.append(key)
     file_attrs["format"] = FORMAT_VERSION
@@ -333,35 +305,6 @@ def _now() -> str:
 
 
 # -- reader ----------------------------------------------------------------------------
-def _decode_attrs(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
-    try:
-        json_keys = set(json.loads(_plain(raw.get("json_attrs", "[]"))))
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{where}: attribute 'json_attrs' is not valid JSON") from exc
-    attrs = {}
-    for key, value in raw.items():
-        if key in ("stats", "json_attrs"):
-            continue
-        value = _plain(value)
-        if key in json_keys:
-            try:
-                value = json.loads(value)
-            except (TypeError, ValueError) as exc:
-                raise DataError(f"{where}: attribute {key!r} is not valid JSON") from exc
-        attrs[key] = value
-    return attrs
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 @contextlib.contextmanager
 def _open_h5(path: Path) -> Iterator[h5py.File]:
     """Open an HDF5 file for reading, turning every failure into a DataError naming it."""
@@ -386,7 +329,7 @@ def _open_h5(path: Path) -> Iterator[h5py.File]:
 
 def _read_info(f: h5py.File, path: Path) -> CaseInfo:
     where = str(path)
-    version = _plain(f.attrs.get("format"))
+    version = plain(f.attrs.get("format"))
     if version is None:
         raise DataError(f"{where} has no 'format' attribute; it is not a DIANO data file")
     if version not in SUPPORTED_FORMATS:
@@ -403,7 +346,7 @@ def _read_info(f: h5py.File, path: Path) -> CaseInfo:
     if mask_dset.dtype.kind not in "biu":
         raise DataError(f"{where}: /mask has dtype {mask_dset.dtype}; expected integer or bool")
     try:
-        channels = tuple(json.loads(_plain(dset.attrs["channels"])))
+        channels = tuple(json.loads(plain(dset.attrs["channels"])))
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{where}: /fields lacks a valid 'channels' attribute") from exc
     axes = SPATIAL_AXES.get(dset.ndim - 2, ())
@@ -414,14 +357,14 @@ def _read_info(f: h5py.File, path: Path) -> CaseInfo:
         if f[name].ndim != 1 or f[name].dtype.kind not in "fiu":
             raise DataError(f"{where}: coordinate '/{name}' must be a 1-D numeric array")
         coords[name] = f[name][()].astype(np.float64)
-        units[name] = str(_plain(f[name].attrs.get("units", "")))
+        units[name] = str(plain(f[name].attrs.get("units", "")))
     lengths = {k: len(v) for k, v in coords.items()}
     check_layout(dset.shape, channels, mask_dset.shape, lengths, where)
     mask = mask_dset[()]
     if not np.isin(mask, (0, 1)).all():
         raise DataError(f"{where}: /mask values must be 0 (solid) or 1 (fluid)")
     try:
-        stats = json.loads(_plain(f.attrs["stats"]))
+        stats = json.loads(plain(f.attrs["stats"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{where}: missing or invalid 'stats' attribute") from exc
     return CaseInfo(
@@ -432,7 +375,7 @@ def _read_info(f: h5py.File, path: Path) -> CaseInfo:
         mask=mask.astype(bool),
         coords=coords,
         units=units,
-        attrs=_decode_attrs(f.attrs, where),
+        attrs=decode_attrs(f.attrs, where),
         stats=stats,
     )
 
