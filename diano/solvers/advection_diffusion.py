@@ -45,8 +45,9 @@ _COMMON_DOC = """
     ``R(z) = 1 + z + z²/2 + z³/6 + z⁴/24``. Classical guides for periodic grids, per sub-step:
     CFL number ``Σ_k |c_k|·dt/h_k ≤ 1.36`` (RK4 + OUCS2) or ``2.83`` (RK4 + central2), and
     ``ν·dt·Σ_k 1/h_k² ≤ 0.696`` (0.348 for ``ν·dt/h²`` on a square 2D grid); OUCS2's own
-    damping of short waves adds to the diffusion, so the exact check can ask for more. Unstable settings raise
-    :class:`~diano.errors.UnstableSolverError` naming the numbers and limits, unless
+    damping of short waves adds to the diffusion, so the exact check can ask for more.
+    Unstable settings raise :class:`~diano.errors.UnstableSolverError` naming the numbers and
+    limits, unless
     ``n_substeps="auto"``, which takes the smallest stable number of sub-steps. The check is
     cached by coefficient values; with ``learnable=True`` it runs at construction and in
     :meth:`stability`, not on every training step.
