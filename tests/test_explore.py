@@ -10,17 +10,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from diano.errors import ConfigError
+from diano.errors import ConfigError, UnstableSolverError
 from diano.explore import (
     LambOseen,
+    SolverSettings,
+    build_solver,
     insert_vortex,
     latent_correlation,
+    latent_residual,
+    march,
+    marching_latent,
     pool_to,
     predict,
     readable_region,
     reference_curves,
     rel_l2_curve,
     saliency,
+    settings_from_model,
+    stability,
+    vortex_street,
 )
 from diano.latent_edit import LatentGrid
 
@@ -169,3 +177,60 @@ def test_insert_vortex_changes_vorticity_and_velocity_only_in_the_fluid() -> Non
     assert np.all(out[2] == 0) and np.all(out[:, :4] == 0)
     with pytest.raises(ConfigError, match="channels"):
         insert_vortex(field, ("p", "q", "r"), x, x, LambOseen(0, 0, 0.3, 1.0))
+
+
+def _tiny(name: str, scenario: str = "temporal"):
+    from diano.models.presets import default_config
+    from diano.models.registry import build_model
+
+    return build_model(name, default_config(name, "cylinder2d", scenario, size="tiny")).eval()
+
+
+def test_playground_march_matches_the_models_own_step() -> None:
+    model = _tiny("diano")
+    shape, box = marching_latent(model)
+    settings = settings_from_model(model)
+    solver = build_solver(settings, shape, box)
+    assert stability(solver, settings).ok
+    z = torch.randn(1, model.config.latent_channels, *shape)
+    states = march(solver, z, 3, settings)
+    assert len(states) == 3
+    with torch.no_grad():
+        expected = model.step(z, 3)
+    torch.testing.assert_close(states[-1], expected, rtol=1e-5, atol=1e-6)
+    residual = latent_residual(solver, torch.cat([z, *states]), settings.dt)
+    assert residual.shape == (3,) and float(residual.max()) < 0.05
+
+
+def test_playground_warns_instead_of_blowing_up() -> None:
+    model = _tiny("diano")
+    shape, box = marching_latent(model)
+    fast = SolverSettings(nu=0.0, velocity=(40.0, 0.0), dt=0.05, n_substeps=1)
+    solver = build_solver(fast, shape, box)
+    report = stability(solver, fast)
+    assert not report.ok and report.n_substeps_needed > 1
+    with pytest.raises(UnstableSolverError, match="CFL"):
+        march(solver, torch.randn(1, 1, *shape), 2, fast)
+    auto = SolverSettings(nu=0.0, velocity=(40.0, 0.0), dt=0.05, n_substeps="auto")
+    states = march(build_solver(auto, shape, box), torch.randn(1, 1, *shape), 2, auto)
+    assert all(torch.isfinite(s).all() for s in states)
+
+
+def test_playground_needs_a_temporal_diano() -> None:
+    with pytest.raises(ConfigError, match="playground"):
+        marching_latent(_tiny("cno"))
+    with pytest.raises(ConfigError, match="playground"):
+        marching_latent(_tiny("diano", "static"))
+
+
+def test_predict_with_a_registered_model_and_the_synthetic_street() -> None:
+    case = vortex_street(n=32, n_times=5)
+    assert case["fields"].shape == (5, 3, 32, 32)
+    assert case["mask"][16, 8] == 0 and case["mask"][0, 0] == 1
+    truth = case["fields"][:, :1]
+    model = _tiny("diano")
+    pred = predict(model, truth, "latent", start=1, n_steps=3)
+    assert pred.fields.shape == (4, 1, 32, 32)
+    assert pred.latents.shape == (4, 1, *model.config.latent_shape)
+    vector = predict(_tiny("mlp_ae"), truth, "reconstruction")
+    assert vector.latents is None and vector.fields.shape == truth.shape
