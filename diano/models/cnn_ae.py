@@ -22,6 +22,7 @@ from diano.models.stepper import (
     LatentStepper,
     LearnedStepModel,
     conv_cls,
+    diano_latent_size,
     kaiming_init_,
     validate_baseline_config,
 )
@@ -171,3 +172,47 @@ class CNNAutoencoder(LearnedStepModel):
     def latent_shape(self) -> tuple[int, ...]:
         """Shape of one latent, without the batch axis: ``(1, *M)``."""
         return (1, *self.config.latent_shape)
+
+
+#: benchmark → scenarios with presets (registered in :mod:`diano.models.presets`)
+PRESET_SCENARIOS: dict[str, tuple[str, ...]] = {
+    "cylinder2d": ("temporal", "static"),
+    "stenosis2d": ("geometric", "static"),
+    "coronary3d": ("many_to_one",),
+}
+
+
+def _latent_grid(grid: tuple[int, ...], n_values: int) -> tuple[int, ...]:
+    """The grid ``grid / 2^k`` (``k >= 1``) whose number of points is closest to ``n_values``
+    (on a log scale, ties to the larger grid)."""
+    candidates = []
+    k = 1
+    while all(n % 2**k == 0 for n in grid):
+        shape = tuple(n // 2**k for n in grid)
+        candidates.append((abs(math.log(math.prod(shape) / n_values)), k, shape))
+        k += 1
+    if not candidates:
+        raise ConfigError(f"cnn_ae: grid {grid} cannot be halved along every axis")
+    return min(candidates)[2]
+
+
+def preset_config(benchmark: str, scenario: str, size: str = "default") -> CNNAEConfig:
+    """The CNN-AE preset: a one-channel latent grid with as many values as DIANO's latent
+    (e.g. 16×16 for the cylinder; 4×16 = 64 for DIANO's 64-point stenosis line)."""
+    from diano.models.presets import benchmark_facts  # presets.py imports this module
+
+    facts = benchmark_facts(benchmark, size)
+    grid = tuple(facts["grid_shape"])
+    tiny = size == "tiny"
+    three_d = len(grid) == 3
+    return CNNAEConfig(
+        scenario=scenario,
+        in_channels=facts["in_channels"],
+        out_channels=facts["out_channels"],
+        grid_shape=grid,
+        latent_shape=_latent_grid(grid, diano_latent_size(benchmark, scenario, size)),
+        hidden_channels=4 if tiny else (8 if three_d else 24),
+        max_channels=8 if tiny else (32 if three_d else 96),
+        n_res_blocks=1,
+        stepper_hidden=4 if tiny else 32,
+    )

@@ -330,3 +330,34 @@ class CNO(LearnedStepModel):
     def decode(self, z: Tensor, output_shape: tuple[int, ...] | None = None) -> Tensor:
         check_field(z, len(self.config.in_channels), self.spatial_dims, "cno.decode")
         return super().decode(z, output_shape)
+
+
+#: benchmark → scenarios with presets (registered in :mod:`diano.models.presets`)
+PRESET_SCENARIOS: dict[str, tuple[str, ...]] = {
+    "cylinder2d": ("temporal", "static"),
+    "stenosis2d": ("geometric", "static"),
+    "coronary3d": ("many_to_one",),
+}
+
+
+def preset_config(benchmark: str, scenario: str, size: str = "default") -> CNOConfig:
+    """The CNO preset for a benchmark and scenario (``size`` "default" or "tiny").
+
+    2D: width 16, three levels (128² → 16², 64×256 → 8×32). 3D: width 4 on 64³, since every
+    activation runs on a grid twice as fine (128³ × 4 channels is already 32 MiB a tensor).
+    """
+    from diano.models.presets import benchmark_facts  # presets.py imports this module
+
+    facts = benchmark_facts(benchmark, size)
+    tiny = size == "tiny"
+    three_d = len(facts["grid_shape"]) == 3
+    return CNOConfig(
+        scenario=scenario,
+        in_channels=facts["in_channels"],
+        out_channels=facts["out_channels"],
+        grid_shape=facts["grid_shape"],
+        hidden_channels=2 if tiny else (4 if three_d else 16),
+        n_levels=2 if tiny else 3,
+        n_res=1,
+        n_res_neck=1 if tiny else 2,
+    )

@@ -31,6 +31,7 @@ from diano.models.stepper import (
     BASELINE_SCENARIOS,
     LatentStepper,
     LearnedStepModel,
+    diano_latent_size,
     kaiming_init_,
     validate_baseline_config,
 )
@@ -172,3 +173,36 @@ class MLPAutoencoder(LearnedStepModel):
                 f"got {tuple(z.shape)}"
             )
         return super().decode(z, output_shape)
+
+
+#: benchmark → scenarios with presets (registered in :mod:`diano.models.presets`); 2D only
+PRESET_SCENARIOS: dict[str, tuple[str, ...]] = {
+    "cylinder2d": ("temporal", "static"),
+    "stenosis2d": ("geometric", "static"),
+}
+
+
+def preset_config(benchmark: str, scenario: str, size: str = "default") -> MLPAEConfig:
+    """The MLP-AE preset: a latent vector as long as DIANO's latent (256 for the cylinder's
+    16×16), pooling by 4 (by 2 for "tiny") and one hidden layer of 512, or as wide as the
+    latent when that is larger (32 for "tiny"). For the static scenarios DIANO's latent
+    (32² = 1024) is as large as the pooled field, so there the fixed pooling does all the
+    compressing."""
+    from diano.models.presets import benchmark_facts  # presets.py imports this module
+
+    facts = benchmark_facts(benchmark, size)
+    if len(facts["grid_shape"]) != 2:
+        raise ConfigError(f"mlp_ae is 2D only; benchmark {benchmark!r} is 3D (see module doc)")
+    tiny = size == "tiny"
+    pool = 2 if tiny else 4
+    latent = diano_latent_size(benchmark, scenario, size)
+    return MLPAEConfig(
+        scenario=scenario,
+        in_channels=facts["in_channels"],
+        out_channels=facts["out_channels"],
+        grid_shape=facts["grid_shape"],
+        latent_size=latent,
+        pooled_shape=tuple(n // pool for n in facts["grid_shape"]),
+        hidden_features=(32,) if tiny else (max(512, latent),),
+        stepper_hidden=32 if tiny else max(256, latent),
+    )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from diano.errors import ConfigError
+from diano.models import cnn_ae, cno, mlp_ae
 from diano.models.diano import (
     VORTEX_CONVECTION_SPEED,
     AdvectionPDE,
@@ -139,6 +140,9 @@ PRESETS: dict[str, ModelPresets] = {
         },
         build=_diano_preset,
     ),
+    "cno": ModelPresets(scenarios=cno.PRESET_SCENARIOS, build=cno.preset_config),
+    "cnn_ae": ModelPresets(scenarios=cnn_ae.PRESET_SCENARIOS, build=cnn_ae.preset_config),
+    "mlp_ae": ModelPresets(scenarios=mlp_ae.PRESET_SCENARIOS, build=mlp_ae.preset_config),
 }
 
 

@@ -17,10 +17,16 @@ import torch
 from diano.device import resolve_device
 from diano.errors import ConfigError
 from diano.models.base import LatentModel
+from diano.models.cnn_ae import CNNAEConfig, CNNAutoencoder
+from diano.models.cno import CNO, CNOConfig
 from diano.models.diano import Diano, DianoConfig
+from diano.models.mlp_ae import MLPAEConfig, MLPAutoencoder
 
 MODELS: dict[str, tuple[type, type[LatentModel]]] = {
     "diano": (DianoConfig, Diano),
+    "cno": (CNOConfig, CNO),
+    "cnn_ae": (CNNAEConfig, CNNAutoencoder),
+    "mlp_ae": (MLPAEConfig, MLPAutoencoder),
 }
 
 

@@ -205,3 +205,13 @@ def validate_baseline_config(
             f"in_channels {tuple(config.in_channels)} must equal out_channels "
             f"{tuple(config.out_channels)}"
         )
+
+
+def diano_latent_size(benchmark: str, scenario: str, size: str) -> int:
+    """Number of values in DIANO's latent for this benchmark, scenario and preset size:
+    the baselines' presets match it, so models are compared at equal compression."""
+    # presets.py imports the baseline modules for their builders, hence the late import
+    from diano.models.presets import default_config
+
+    config = default_config("diano", benchmark, scenario, size)
+    return config.latent_channels * math.prod(config.latent_shape)
