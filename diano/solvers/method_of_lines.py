@@ -113,11 +113,11 @@ class AdvectionDiffusionNd(OperatorModule):
             self._register_operator(f"d2_{k}", d2, dtype, device)
             if bnd == "upwind":
                 # Keep-masks of the right-hand side: 0 at the held inflow node.
-                keep = torch.ones(m, dtype=torch.float64)
-                self._register_operator(f"keep_pos_{k}", keep.index_fill(0, torch.tensor(0), 0.0),
-                                        dtype, device)
-                self._register_operator(f"keep_neg_{k}", keep.index_fill(0, torch.tensor(m - 1),
-                                                                         0.0), dtype, device)
+                keep_pos = torch.ones(m, dtype=torch.float64)
+                keep_pos[0] = 0.0  # c >= 0: inflow at the low-index end
+                keep_neg = keep_pos.flip(0)  # c < 0: inflow at the high-index end
+                self._register_operator(f"keep_pos_{k}", keep_pos, dtype, device)
+                self._register_operator(f"keep_neg_{k}", keep_neg, dtype, device)
 
         nu_t = as_nu(nu).detach().to(dtype=dtype, device=device)
         vel_t = as_velocity(velocity, n_axes).detach().to(dtype=dtype, device=device)

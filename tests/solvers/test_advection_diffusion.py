@@ -232,3 +232,23 @@ def test_invalid_inputs_raise_config_error() -> None:
         AdvectionDiffusion1d(8, n_substeps=0)
     with pytest.raises(ConfigError, match="dt"):
         AdvectionDiffusion1d(8, dt=-1.0)
+
+
+def test_float32_agrees_with_float64() -> None:
+    kwargs = dict(nu=0.01, velocity=(0.6, -0.3), dt=0.01, boundary=("upwind", "free"))
+    z = torch.randn(2, 1, 12, 12, dtype=F64)
+    z64 = AdvectionDiffusion2d((12, 12), dtype=F64, **kwargs)(z, 10)
+    z32 = AdvectionDiffusion2d((12, 12), **kwargs)(z.float(), 10)
+    assert z32.dtype == torch.float32
+    assert torch.allclose(z32.double(), z64, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu() -> None:
+    solver = AdvectionDiffusion2d((16, 16), nu=torch.tensor([0.01, 0.02]),
+                                  velocity=torch.tensor([[0.5, 0.1], [-0.5, 0.2]]),
+                                  boundary=("upwind", "periodic"))
+    z = torch.randn(2, 1, 16, 16)
+    expected = solver(z, 5)
+    solver.to("cuda")
+    assert torch.allclose(solver(z.cuda(), 5).cpu(), expected, atol=1e-5)

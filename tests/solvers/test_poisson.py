@@ -165,3 +165,25 @@ def test_invalid_inputs_raise_config_error() -> None:
         PressurePoisson3d((6, 6, 6), method="sor")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="at least 5"):
         PressurePoisson3d((4, 6, 6))
+
+
+def test_float32_solve_reaches_float32_accuracy() -> None:
+    solver64 = PressurePoisson3d((10, 10, 10), tol=1e-10, dtype=F64)
+    u, v, w = _velocity(solver64)
+    mask = _tube(solver64, 0.4)
+    p64 = solver64(u, v, w, mask)
+    solver32 = PressurePoisson3d((10, 10, 10))
+    p32 = solver32(u.float(), v.float(), w.float(), mask)
+    assert p32.dtype == torch.float32 and solver32.last_info.converged
+    assert float((p32.double() - p64).norm() / p64.norm()) < 1e-5
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu() -> None:
+    solver = PressurePoisson3d((8, 8, 8))
+    u, v, w = (t.float() for t in _velocity(solver))
+    mask = _tube(solver)
+    expected = solver(u, v, w, mask)
+    solver.to("cuda")
+    got = solver(u.cuda(), v.cuda(), w.cuda(), mask.cuda()).cpu()
+    assert torch.allclose(got, expected, atol=1e-5)
