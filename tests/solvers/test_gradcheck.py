@@ -35,7 +35,7 @@ def test_gradcheck_2d_wrt_learnable_nu_and_velocity() -> None:
     velocity = solver.velocity.detach().clone().requires_grad_(True)
 
     def step(log_nu: torch.Tensor, velocity: torch.Tensor) -> torch.Tensor:
-        return functional_call(solver, {"log_nu": log_nu, "velocity": velocity}, (z, 2))
+        return functional_call(solver, {"log_nu": log_nu, "velocity": velocity}, (z,))
 
     assert gradcheck(step, (log_nu, velocity))
 
