@@ -245,6 +245,27 @@ class FourierFilter:
         return f"{verb} Fourier modes {self.k_min:g} <= |k| <= {self.k_max:g}"
 
 
+@dataclass(frozen=True, eq=False)
+class AddLatent:
+    """Add a whole latent change ``delta (Lc, M_y, M_x)``, e.g. what encoding a field edit
+    (an inserted vortex) did to the latent."""
+
+    delta: np.ndarray
+    label: str = "add a latent change"
+
+    def apply(self, z: Tensor, grid: LatentGrid) -> Tensor:
+        _check_latent(z, grid)
+        delta = torch.as_tensor(np.asarray(self.delta), dtype=z.dtype, device=z.device)
+        if tuple(delta.shape) != tuple(z.shape[1:]):
+            raise ConfigError(
+                f"latent change of shape {tuple(delta.shape)} does not fit z {tuple(z.shape)}"
+            )
+        return z + delta
+
+    def describe(self) -> str:
+        return self.label
+
+
 def apply_edits(z: Tensor, edits: Iterable[Edit], grid: LatentGrid) -> Tensor:
     """Apply ``edits`` in order to ``z`` (never in place)."""
     for edit in edits:

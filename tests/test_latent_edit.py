@@ -116,3 +116,16 @@ def test_history_undo_redo_and_branching() -> None:
 def test_edits_check_latent_shape() -> None:
     with pytest.raises(ConfigError, match=r"\(B, Lc, 16, 16\)"):
         GaussianBump(0, 0, 1, 1).apply(torch.zeros(1, 1, 8, 8), GRID)
+
+
+def test_add_latent_adds_a_change_of_matching_shape() -> None:
+    from diano.latent_edit import AddLatent
+
+    z = torch.ones(1, 1, 16, 16)
+    delta = np.zeros((1, 16, 16), np.float32)
+    delta[0, 3, 4] = 2.5
+    out = AddLatent(delta, "vortex").apply(z, GRID)
+    assert float(out[0, 0, 3, 4]) == 3.5 and float(out.sum()) == 256 + 2.5
+    assert AddLatent(delta, "vortex").describe() == "vortex"
+    with pytest.raises(ConfigError, match="does not fit"):
+        AddLatent(delta[:, :8]).apply(z, GRID)

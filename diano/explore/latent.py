@@ -10,7 +10,7 @@ from torch import Tensor
 
 from diano import metrics
 from diano.errors import ConfigError
-from diano.explore.predict import _as_numpy, _mask, _t
+from diano.explore.predict import fluid_mask, to_numpy, to_tensor
 from diano.latent_edit import LatentGrid
 
 
@@ -18,7 +18,7 @@ from diano.latent_edit import LatentGrid
 def pool_to(fields: np.ndarray, shape: Sequence[int], mask: np.ndarray | None = None) -> np.ndarray:
     """Area-average ``(..., H, W)`` fields onto the latent grid ``shape`` (fluid cells only
     when ``mask`` is given; :func:`diano.metrics.pool_to`)."""
-    return _as_numpy(metrics.pool_to(_t(fields), shape, _mask(mask)))
+    return to_numpy(metrics.pool_to(to_tensor(fields), shape, fluid_mask(mask)))
 
 
 def readable_region(
@@ -61,7 +61,7 @@ def latent_correlation(
     """Pearson correlation between a latent channel ``(M_y, M_x)`` and the truth pooled to
     the latent grid, over ``region`` (bool ``(M_y, M_x)``) or every cell; 0 if either is
     constant (:func:`diano.metrics.pearson`)."""
-    a, b = _t(latent)[None], _t(pooled)[None]
+    a, b = to_tensor(latent)[None], to_tensor(pooled)[None]
     if a.shape != b.shape:
         raise ConfigError(f"latent {tuple(a.shape[1:])} and pooled truth {tuple(b.shape[1:])}")
     keep = None if region is None else torch.as_tensor(np.asarray(region, dtype=bool))
@@ -95,4 +95,4 @@ def saliency(
         if not (0 <= row < u.shape[-2] and 0 <= col < u.shape[-1]):
             raise ConfigError(f"output point {point} lies outside the {tuple(u.shape[-2:])} field")
         (grad,) = torch.autograd.grad(u[0, channel, row, col], z)
-    return _as_numpy(grad[0].abs())
+    return to_numpy(grad[0].abs())

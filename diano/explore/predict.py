@@ -43,7 +43,7 @@ class Prediction:
     mode: str
 
 
-def _as_numpy(x: Tensor) -> np.ndarray:
+def to_numpy(x: Tensor) -> np.ndarray:
     return x.detach().to("cpu", torch.float32).numpy()
 
 
@@ -54,7 +54,7 @@ def _model_device(model: nn.Module) -> torch.device:
 
 def _grid_latents(zs: list[Tensor]) -> np.ndarray | None:
     z = torch.cat(zs, dim=0)
-    return _as_numpy(z) if z.dim() == 4 else None
+    return to_numpy(z) if z.dim() == 4 else None
 
 
 @torch.no_grad()
@@ -83,7 +83,7 @@ def predict(
     if mode not in MODES:
         raise ConfigError(f"unknown prediction mode {mode!r}; known: {list(MODES)}")
     device = _model_device(model)
-    u = torch.as_tensor(np.asarray(truth), dtype=torch.float32)
+    u = to_tensor(truth)
     n_total = u.shape[0]
     if not 0 <= start < n_total:
         raise ConfigError(f"start frame {start} is outside the case's {n_total} frames")
@@ -123,15 +123,17 @@ def predict(
             frames.append(model.decode(chunk, output_shape=shape).cpu())
             report(0.5 + 0.5 * min(i + batch_size, len(zs)) / len(zs))
         zs = [z.cpu() for z in zs]
-    return Prediction(_as_numpy(torch.cat(frames, 0)), _grid_latents(zs), start, mode)
+    return Prediction(to_numpy(torch.cat(frames, 0)), _grid_latents(zs), start, mode)
 
 
 # -- error curves (numpy wrappers of diano.metrics for plotting) -----------------------
-def _t(x: np.ndarray) -> Tensor:
-    return torch.as_tensor(np.asarray(x, dtype=np.float32))
+def to_tensor(x: np.ndarray) -> Tensor:
+    """float32 tensor of an array; read-only arrays (shared caches) are copied first."""
+    a = np.asarray(x, dtype=np.float32)
+    return torch.from_numpy(a if a.flags.writeable else a.copy())
 
 
-def _mask(mask: np.ndarray | None) -> Tensor | None:
+def fluid_mask(mask: np.ndarray | None) -> Tensor | None:
     return None if mask is None else torch.as_tensor(np.asarray(mask) > 0)
 
 
@@ -140,13 +142,15 @@ def rel_l2_curve(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = 
     ``(H, W)``, 1 = fluid), as float32 (:func:`diano.metrics.rel_l2_per_step`)."""
     if np.shape(pred) != np.shape(truth):
         raise ConfigError(f"prediction {np.shape(pred)} and truth {np.shape(truth)} differ")
-    curve = metrics.rel_l2_per_step(_t(pred)[None], _t(truth)[None], _mask(mask))
-    return _as_numpy(curve)
+    curve = metrics.rel_l2_per_step(to_tensor(pred)[None], to_tensor(truth)[None], fluid_mask(mask))
+    return to_numpy(curve)
 
 
 def mse_curve(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Mean squared error per frame over fluid cells (:func:`diano.metrics.mse`)."""
-    return _as_numpy(metrics.mse(_t(pred), _t(truth), _mask(mask), reduction="none"))
+    return to_numpy(
+        metrics.mse(to_tensor(pred), to_tensor(truth), fluid_mask(mask), reduction="none")
+    )
 
 
 def reference_curves(
@@ -157,13 +161,13 @@ def reference_curves(
     * persistence: ``u(start)`` held fixed;
     * time mean: the mean of all the case's frames.
     """
-    window = _t(truth[start : start + n_steps + 1])[None]  # (1, T, C, H, W)
+    window = to_tensor(truth[start : start + n_steps + 1])[None]  # (1, T, C, H, W)
     persistence = metrics.persistence_baseline(window)
-    mean = metrics.time_mean_baseline(window, reference=_t(truth)[None])
-    m = _mask(mask)
+    mean = metrics.time_mean_baseline(window, reference=to_tensor(truth)[None])
+    m = fluid_mask(mask)
     return {
-        "persistence": _as_numpy(metrics.rel_l2_per_step(persistence, window, m)),
-        "time mean": _as_numpy(metrics.rel_l2_per_step(mean, window, m)),
+        "persistence": to_numpy(metrics.rel_l2_per_step(persistence, window, m)),
+        "time mean": to_numpy(metrics.rel_l2_per_step(mean, window, m)),
     }
 
 
@@ -188,3 +192,24 @@ def time_call(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> fl
             torch.cuda.synchronize()
         times.append((time.perf_counter() - t0) * 1e3)
     return float(np.median(times))
+
+
+@torch.no_grad()
+def pipeline_arrays(model: nn.Module, field: np.ndarray) -> dict[str, np.ndarray | None]:
+    """One pass through the model for a figure: ``field (C, H, W)`` →
+    ``{"latent", "latent_next", "decoded"}``.
+
+    ``latent`` is ``encode(field)``; ``latent_next`` one solver (or learned) step later, or
+    ``None`` for a model that does not march; ``decoded`` is the decoded ``latent_next`` (or
+    ``latent``). Latents are ``(Lc, M_y, M_x)`` or, for vector latents, ``(L,)``.
+    """
+    device = _model_device(model)
+    u = to_tensor(field)[None].to(device)
+    z = model.encode(u)
+    z_next = model.step(z) if model.scenario in ("temporal", "geometric") else None
+    decoded = model.decode(z if z_next is None else z_next, output_shape=tuple(u.shape[2:]))
+    return {
+        "latent": to_numpy(z[0]),
+        "latent_next": None if z_next is None else to_numpy(z_next[0]),
+        "decoded": to_numpy(decoded[0]),
+    }

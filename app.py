@@ -1,0 +1,30 @@
+"""DIANO Explorer: look inside a latent neural operator (``streamlit run app.py``).
+
+Navigation over ``pages/`` is declared here once (Streamlit's auto-discovery of ``pages/``
+is then off); the shared sidebar (benchmark, model, case, device) is drawn on every page.
+"""
+
+from __future__ import annotations
+
+import os
+
+# 3D views render off screen through EGL; VTK reads this before it opens a window.
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+import streamlit as st  # noqa: E402
+
+from diano.ui.widgets import sidebar  # noqa: E402
+
+st.set_page_config(page_title="DIANO Explorer", page_icon="🌀", layout="wide")
+
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
+    st.Page("pages/explore.py", title="Explore in time", icon=":material/movie:"),
+    st.Page("pages/latent_editor.py", title="Latent editor", icon=":material/edit:"),
+    st.Page("pages/playground.py", title="Solver playground", icon=":material/science:"),
+    st.Page("pages/compare.py", title="Compare models", icon=":material/compare:"),
+]
+
+page = st.navigation(PAGES)
+sidebar()
+page.run()

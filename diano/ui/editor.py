@@ -1,0 +1,326 @@
+"""Latent editor UI: pick cells, apply edits with undo/redo, see the decoded answer live.
+
+The edit panel is an ``st.fragment``: a click inside it reruns only the panel (not the
+page), the model and the base latent come from caches, and the decoded field is computed
+once per new latent. The figures use float32 arrays at display size. The latent grid is a
+scatter of squares (plotly heatmap clicks do not reach Streamlit), so cells can be clicked,
+box- or lasso-selected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+import torch
+
+from diano.data import FlowData
+from diano.explore import (
+    LambOseen,
+    insert_vortex,
+    latent_correlation,
+    pool_to,
+    readable_region,
+    saliency,
+)
+from diano.explore.predict import to_tensor
+from diano.latent_edit import (
+    AddLatent,
+    FourierFilter,
+    GaussianBump,
+    LatentGrid,
+    ScaleRegion,
+    SetRegion,
+)
+from diano.ui.cache import LoadedModel, _samples_key, load_case, load_model, model_truth
+from diano.ui.state import EditorState, page_state
+from diano.ui.views import coords, latent_grid, length_unit
+from diano.ui.widgets import units
+from diano.viz import (
+    Panel,
+    cell_of_point,
+    latent_editor_figure,
+    latent_vs_truth_figure,
+    panel_figure,
+    saliency_figure,
+)
+
+TOOLS = ("Gaussian bump", "set region", "scale region", "Fourier modes")
+STATE_KEY = "editor"
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _encode(model_key: tuple, case_key: tuple, t: int) -> torch.Tensor:
+    loaded = load_model(model_key[0], model_key[1], model_key[3])
+    truth = model_truth(load_case(*case_key[:2]), loaded)
+    device = next(loaded.model.parameters()).device
+    with torch.no_grad():
+        return loaded.model.encode(to_tensor(truth[t : t + 1]).to(device)).cpu()
+
+
+def base_latent(loaded: LoadedModel, case: FlowData, t: int) -> torch.Tensor:
+    """Encoded latent of frame ``t``, ``(1, Lc, M_y, M_x)`` (shared, never modified)."""
+    return _encode(loaded.key, (loaded.benchmark, case.case_id, _samples_key()), int(t))
+
+
+def editor_state(loaded: LoadedModel, case: FlowData, t: int) -> EditorState:
+    """This session's editor state for the model, case and frame (fresh when they change)."""
+    source = (*loaded.key, case.case_id, int(t))
+    return page_state(STATE_KEY, source, lambda: EditorState(source, base_latent(loaded, case, t)))
+
+
+def edited_latent(state: EditorState, grid: LatentGrid) -> torch.Tensor:
+    return state.history.current(state.base, grid)
+
+
+def decode(loaded: LoadedModel, z: torch.Tensor, shape: tuple[int, int]) -> np.ndarray:
+    """Decode ``z`` to ``(C, H, W)``, memoised per latent value in the session."""
+    digest = hashlib.blake2b(z.numpy().tobytes(), digest_size=16).hexdigest()
+    memo = st.session_state.setdefault("_decoded", {})
+    key = (loaded.key, digest, shape)
+    if key not in memo:
+        device = next(loaded.model.parameters()).device
+        with torch.no_grad():
+            u = loaded.model.decode(z.to(device), output_shape=shape)
+        if len(memo) > 16:
+            memo.clear()
+        memo[key] = u[0].cpu().numpy()
+    return memo[key]
+
+
+def _selection(grid: LatentGrid) -> tuple[tuple[int, int], ...] | None:
+    """Cells selected on the grid figure, from its widget state (None: no event yet)."""
+    event = st.session_state.get("editor_grid")
+    if not event or "selection" not in event:
+        return None
+    points = event["selection"].get("points", [])
+    cells = [
+        cell_of_point(p["point_index"], grid)
+        for p in points
+        if p.get("curve_number", 0) == 0 and "point_index" in p
+    ]
+    return tuple(sorted(set(cells)))
+
+
+def _tool_edit(tool: str, grid: LatentGrid, state: EditorState, scale: float):
+    """Widgets of the chosen tool; returns the edit they describe (or None) and a marker."""
+    yc, xc = grid.centres()
+    hy, hx = grid.spacing
+    if tool == "Gaussian bump":
+        c1, c2 = st.columns(2)
+        default_x = float(xc[int(len(xc) * 0.6)])
+        bx = c1.slider("centre x", float(xc[0]), float(xc[-1]), default_x, key="bump_x")
+        by = c2.slider(
+            "centre y", float(yc[0]), float(yc[-1]), float(yc[len(yc) // 2]), key="bump_y"
+        )
+        radius = c1.slider("radius σ", 0.5 * hx, 6 * hx, 1.5 * hx, key="bump_r")
+        amp = c2.slider("amplitude", -2 * scale, 2 * scale, scale, key="bump_a")
+        return GaussianBump(bx, by, radius, amp), {"bump": (bx, by)}
+    if not state.selected and tool in ("set region", "scale region"):
+        st.caption("select cells on the latent grid first (click, or drag a box or lasso)")
+        return None, {}
+    if tool == "set region":
+        value = st.slider("value", -2 * scale, 2 * scale, 0.0, key="set_value")
+        return SetRegion(state.selected, value), {}
+    if tool == "scale region":
+        factor = st.slider("factor", -2.0, 3.0, 0.0, 0.1, key="scale_factor")
+        return ScaleRegion(state.selected, factor), {}
+    k_max = float(np.hypot(grid.shape[0] // 2, grid.shape[1] // 2))
+    action = st.radio("action", ("keep", "zero"), horizontal=True, key="fourier_action")
+    band = st.slider("|k| band", 0.0, k_max, (0.0, k_max / 3), 0.5, key="fourier_band")
+    return FourierFilter(band[0], band[1], action), {}
+
+
+def _apply_buttons(state: EditorState, pending) -> None:
+    c = st.columns(4)
+    if c[0].button("apply", key="editor_apply", type="primary", disabled=pending is None):
+        state.history = state.history.push(pending)
+        state.applied += 1
+    if c[1].button("undo", key="editor_undo", disabled=not state.history.can_undo):
+        state.history = state.history.undo()
+        state.applied += 1
+    if c[2].button("redo", key="editor_redo", disabled=not state.history.can_redo):
+        state.history = state.history.redo()
+        state.applied += 1
+    if c[3].button("reset", key="editor_reset"):
+        state.history = state.history.reset()
+        state.selected = ()
+        state.applied += 1
+
+
+@st.fragment
+def edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
+    """Tools, the editable latent grid, and before / after / difference decoded fields."""
+    state = editor_state(loaded, case, t)
+    grid = latent_grid(case, tuple(state.base.shape))
+    x, y = coords(case)
+    region = readable_region(grid, case.mask, x, y)
+    picked = _selection(grid)
+    if picked is not None:
+        state.selected = picked
+    scale = float(state.base[0, 0].abs().max()) or 1.0
+    left, right = st.columns([1, 1.7])
+    with left:
+        tool = st.radio("tool", TOOLS, horizontal=True, key="editor_tool")
+        pending, markers = _tool_edit(tool, grid, state, scale)
+        preview = st.toggle("live preview of the tool before applying", True, key="preview")
+        _apply_buttons(state, pending)
+    current = edited_latent(state, grid)
+    shown = pending.apply(current, grid) if (preview and pending is not None) else current
+    shape = tuple(case.spatial_shape)
+    before = decode(loaded, state.base, shape)[0]
+    after = decode(loaded, shown, shape)[0]
+    with left:
+        limit = 2.0 * scale
+        fig = latent_editor_figure(
+            shown[0, 0].numpy(),
+            grid,
+            limits=(-limit, limit),
+            selected=state.selected,
+            region=region,
+            markers=markers,
+            length_unit=length_unit(case),
+            height=430,
+        )
+        st.plotly_chart(
+            fig, key="editor_grid", on_select="rerun", selection_mode=("points", "box", "lasso")
+        )
+        done = state.history.describe()
+        st.caption(
+            f"{len(state.selected)} cell(s) selected · green dashes: where the latent reads as "
+            "the field · edits in effect: " + ("; ".join(done) if done else "none")
+        )
+    with right:
+        n = len(state.history.applied)
+        title = f"decoded field · {n} edit(s) in effect · action {state.applied}"
+        if preview and pending is not None:
+            title += " · previewing the tool"
+        panels = [
+            Panel("before (encoded truth)", before, x, y),
+            Panel("after the edit", after, x, y),
+            Panel("difference after − before", after - before, x, y),
+        ]
+        st.plotly_chart(
+            panel_figure(
+                panels,
+                units=units(loaded.model.config.in_channels[0]),
+                length_unit=length_unit(case),
+                height=400,
+                title=title,
+            ),
+            key="editor_decoded",
+        )
+        st.caption(
+            "The model decodes the edited latent; the difference shows what the edit did to "
+            "the field. Before, after and difference share one colour scale."
+        )
+
+
+@st.fragment
+def saliency_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
+    """Which latent cells move one output value: ``|∂u(probe)/∂z|`` by autograd."""
+    state = editor_state(loaded, case, t)
+    grid = latent_grid(case, tuple(state.base.shape))
+    x, y = coords(case)
+    c1, c2 = st.columns(2)
+    px = c1.slider("probe x", float(x[0]), float(x[-1]), float(x[int(len(x) * 0.7)]), key="probe_x")
+    py = c2.slider("probe y", float(y[0]), float(y[-1]), float(y[len(y) // 2]), key="probe_y")
+    col = int(np.abs(x - px).argmin())
+    row = int(np.abs(y - py).argmin())
+    z = edited_latent(state, grid)
+    shape = tuple(case.spatial_shape)
+    device = next(loaded.model.parameters()).device
+    sal = saliency(lambda v: loaded.model.decode(v, output_shape=shape), z.to(device), (row, col))
+    field = decode(loaded, z, shape)[0]
+    st.plotly_chart(
+        saliency_figure(
+            field,
+            x,
+            y,
+            sal[0],
+            grid,
+            (float(x[col]), float(y[row])),
+            units=units(loaded.model.config.in_channels[0]),
+            length_unit=length_unit(case),
+        ),
+        key="saliency_fig",
+    )
+
+
+@st.fragment
+def vortex_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
+    """Edit the field instead: insert a Lamb–Oseen vortex, encode, see the latent answer."""
+    state = editor_state(loaded, case, t)
+    grid = latent_grid(case, tuple(state.base.shape))
+    x, y = coords(case)
+    c = st.columns(4)
+    vx = c[0].slider("vortex x", float(x[0]), float(x[-1]), 3.0, key="vortex_x")
+    vy = c[1].slider("vortex y", float(y[0]), float(y[-1]), 0.0, key="vortex_y")
+    rc = c[2].slider("core radius r_c", 0.1, 1.5, 0.4, key="vortex_rc")
+    gamma = c[3].slider("circulation Γ (U∞D)", -6.0, 6.0, 3.0, key="vortex_gamma")
+    vortex = LambOseen(vx, vy, rc, gamma)
+    truth = model_truth(case, loaded)
+    channels = tuple(loaded.model.config.in_channels)
+    edited = insert_vortex(truth[t], channels, x, y, vortex, case.mask)
+    device = next(loaded.model.parameters()).device
+    with torch.no_grad():
+        z_new = loaded.model.encode(torch.as_tensor(edited)[None].to(device)).cpu()
+    delta = (z_new - state.base)[0]
+    yc, xc = grid.centres()
+    decoded = decode(loaded, z_new, tuple(case.spatial_shape))[0]
+    st.plotly_chart(
+        panel_figure(
+            [
+                Panel("field with the vortex", edited[0], x, y),
+                Panel("decoded from its latent", decoded, x, y),
+                Panel("latent change Δz", delta[0].numpy(), xc, yc, "latent"),
+            ],
+            units=units(channels[0]),
+            length_unit=length_unit(case),
+            height=380,
+        ),
+        key="vortex_fig",
+    )
+    strongest = np.unravel_index(int(delta[0].abs().argmax()), grid.shape)
+    cell_x, cell_y = xc[strongest[1]], yc[strongest[0]]
+    st.caption(
+        f"Largest latent change at cell {tuple(int(i) for i in strongest)} "
+        f"(x = {cell_x:.2f}, y = {cell_y:.2f}); the vortex sits at ({vx:.2f}, {vy:.2f})."
+    )
+    if st.button("add this latent change to the edits", key="vortex_adopt"):
+        label = f"vortex Γ={gamma:+.2g} at ({vx:.2f}, {vy:.2f}), r_c={rc:.2g}"
+        state.history = state.history.push(AddLatent(delta.numpy(), label))
+        state.applied += 1
+        st.rerun(scope="app")
+
+
+def readability_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
+    """The latent next to the truth pooled to its grid, with their correlation."""
+    state = editor_state(loaded, case, t)
+    grid = latent_grid(case, tuple(state.base.shape))
+    x, y = coords(case)
+    region = readable_region(grid, case.mask, x, y)
+    truth = model_truth(case, loaded)[t, 0]
+    pooled = pool_to(truth, grid.shape, case.mask)
+    latent = state.base[0, 0].numpy()
+    corr = latent_correlation(latent, pooled, region)
+    st.plotly_chart(
+        latent_vs_truth_figure(
+            pooled,
+            latent,
+            grid,
+            region=region,
+            correlation=corr,
+            units=units(loaded.model.config.in_channels[0]),
+            length_unit=length_unit(case),
+        ),
+        key="readable_fig",
+    )
+    whole = latent_correlation(latent, pooled)
+    st.caption(
+        f"Pearson correlation of the latent with the box-averaged truth: {corr:.2f} in the "
+        f"outlined region, {whole:.2f} over the whole box. Near 1 the latent reads as a coarse "
+        "copy of the field there; the latent has its own colour scale because correlation fixes "
+        "the pattern, not the units."
+    )

@@ -1,0 +1,145 @@
+"""Shared widgets: the sidebar selection, clear messages instead of tracebacks, units.
+
+The sidebar (benchmark, model, case, device) is drawn once by ``app.py`` on every page;
+pages read the result with :func:`selection`. :func:`require_model` and
+:func:`require_case` turn a missing checkpoint or data file into a short message and let the
+page carry on with what it has; :func:`guard` does the same for any failure inside a block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import streamlit as st
+import torch
+
+from diano import MODEL_NAMES
+from diano.data import FlowData
+from diano.errors import DianoError
+from diano.ui.cache import LoadedModel, available_scenarios, list_cases, load_case, load_model
+
+LOG = logging.getLogger("diano.ui")
+
+#: benchmarks of the 2D time-marching pages
+BENCHMARKS_2D = ("cylinder2d",)
+MODEL_LABELS = {"diano": "DIANO", "cno": "CNO", "cnn_ae": "CNN-AE", "mlp_ae": "MLP-AE"}
+UNITS = {
+    "vorticity": ("ω", "U∞/D"),
+    "u": ("u", "U∞"),
+    "v": ("v", "U∞"),
+    "p": ("p", "ρU∞²"),
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the sidebar picked."""
+
+    benchmark: str
+    model: str
+    case_id: str | None
+    device: str
+
+
+def units(channel: str) -> dict[str, str]:
+    """Colour-bar titles for a channel: field, |error|, latent, saliency."""
+    symbol, unit = UNITS.get(channel, (channel, ""))
+    suffix = f" / ({unit})" if unit else ""
+    return {
+        "field": f"{symbol}{suffix}",
+        "error": f"|Δ{symbol}|{suffix}",
+        "latent": "z (latent units)",
+        "saliency": "|∂u/∂z|",
+    }
+
+
+def sidebar() -> Selection:
+    """Draw the shared sidebar and remember its selection for the pages."""
+    bar = st.sidebar
+    bar.markdown("### DIANO Explorer")
+    benchmark = bar.selectbox(
+        "benchmark",
+        BENCHMARKS_2D,
+        key="benchmark",
+        help="2D wake behind a cylinder: vorticity on an 8D × 8D window, cylinder at (0, 0).",
+    )
+    model = bar.selectbox(
+        "model", MODEL_NAMES, key="model", format_func=lambda m: MODEL_LABELS.get(m, m)
+    )
+    case_id = None
+    try:
+        cases = list_cases(benchmark)
+    except DianoError as exc:
+        bar.warning(str(exc))
+        cases = []
+    if cases:
+        labels = {c.case_id: c.label for c in cases}
+        case_id = bar.selectbox(
+            "case",
+            list(labels),
+            key="case",
+            format_func=labels.get,
+            help="Reynolds number of the flow; held-out cases were not seen in training.",
+        )
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    device = bar.radio("device", devices, key="device", horizontal=True)
+    ready = [MODEL_LABELS[m] for m in MODEL_NAMES if available_scenarios(benchmark, m)]
+    bar.caption(
+        "trained checkpoints: "
+        + (", ".join(ready) if ready else "none yet")
+        + f" · running on {device}"
+    )
+    chosen = Selection(benchmark, model, case_id, device)
+    st.session_state["selection"] = chosen
+    return chosen
+
+
+def selection() -> Selection:
+    """The sidebar's selection (drawn by ``app.py`` before the page runs)."""
+    chosen = st.session_state.get("selection")
+    return chosen if chosen is not None else sidebar()
+
+
+def require_model(chosen: Selection, name: str | None = None) -> LoadedModel | None:
+    """The model, or ``None`` after telling the person why it is not there."""
+    name = name or chosen.model
+    try:
+        return load_model(chosen.benchmark, name, chosen.device)
+    except DianoError as exc:
+        st.info(str(exc))
+        return None
+
+
+def require_case(chosen: Selection) -> FlowData | None:
+    """The selected case, or ``None`` after saying what is missing."""
+    if chosen.case_id is None:
+        st.info(
+            f"no sample data for {chosen.benchmark} yet — make it with "
+            f"`diano generate {chosen.benchmark}`"
+        )
+        return None
+    try:
+        return load_case(chosen.benchmark, chosen.case_id)
+    except DianoError as exc:
+        st.warning(str(exc))
+        return None
+
+
+@contextlib.contextmanager
+def guard(what: str) -> Iterator[None]:
+    """Show a failure inside the block as a one-line message; the rest of the page runs.
+
+    Errors of this package (:class:`~diano.errors.DianoError`) name the problem and are
+    shown as warnings; anything else is logged with its traceback on the server and shown
+    as a short error line.
+    """
+    try:
+        yield
+    except DianoError as exc:
+        st.warning(f"{what}: {exc}")
+    except Exception as exc:
+        LOG.exception("%s failed", what)
+        st.error(f"{what} failed ({type(exc).__name__}: {exc}); the rest of the app still works")

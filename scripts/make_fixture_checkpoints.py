@@ -1,0 +1,130 @@
+"""Small fixture checkpoints and sample cases for the app's tests, benchmark and screenshots.
+
+Writes, under ``ROOT``:
+
+* ``samples/cylinder2d_re180.h5`` and ``cylinder2d_re225.h5``: synthetic vortex streets
+  (:func:`diano.explore.vortex_street`, Lamb–Oseen vortices convecting behind a cylinder);
+* ``checkpoints/cylinder2d/<model>-temporal.safetensors`` for every registered model, built
+  from ``default_config(model, "cylinder2d", "temporal", size="tiny")`` with random weights
+  (or, with ``--fit-steps``, fitted for a few seconds to the street), plus ``manifest.json``.
+
+Point the app at them with ``DIANO_CHECKPOINT_DIR=ROOT/checkpoints`` and
+``DIANO_SAMPLES_DIR=ROOT/samples``::
+
+    python scripts/make_fixture_checkpoints.py /tmp/fixture --fit-steps 300
+    DIANO_CHECKPOINT_DIR=/tmp/fixture/checkpoints DIANO_SAMPLES_DIR=/tmp/fixture/samples \\
+        streamlit run app.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from diano import MODEL_NAMES
+from diano.checkpoints import checkpoint_path, save_checkpoint, update_manifest
+from diano.data import load, sha256_file, write_case
+from diano.explore import vortex_street
+from diano.models.presets import default_config
+from diano.models.registry import build_model
+
+BENCHMARK = "cylinder2d"
+CASES = (180.0, 225.0)
+#: the trained horizon recorded in the fixtures' metadata (steps)
+HORIZON = 20
+
+
+def _config(name: str, grid: int, latent: int | None):
+    config = default_config(name, BENCHMARK, "temporal", size="tiny")
+    if latent is not None and hasattr(config, "latent_shape"):
+        config = dataclasses.replace(config, grid_shape=(grid, grid), latent_shape=(latent, latent))
+    return config
+
+
+def _fit(model: torch.nn.Module, fields: torch.Tensor, steps: int) -> float:
+    """A few seconds of Adam on reconstruction plus one-step prediction (for pictures only)."""
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    loss = torch.zeros(())
+    for _ in range(steps):
+        index = torch.randint(0, fields.shape[0] - 1, (8,))
+        u0, u1 = fields[index], fields[index + 1]
+        z = model.encode(u0)
+        rec = model.decode(z, output_shape=tuple(u0.shape[2:]))
+        nxt = model.decode(model.step(z), output_shape=tuple(u0.shape[2:]))
+        loss = ((rec - u0) ** 2).mean() + ((nxt - u1) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    return float(loss)
+
+
+def make_fixture(
+    root: str | Path,
+    n: int = 64,
+    n_times: int = 60,
+    latent: int | None = None,
+    fit_steps: int = 0,
+    models: tuple[str, ...] = MODEL_NAMES,
+) -> tuple[Path, Path]:
+    """Write the fixture cases and checkpoints; return ``(checkpoint_dir, samples_dir)``.
+
+    Args:
+        root: folder to write into (created).
+        n: grid size of the cases (``n × n``).
+        n_times: snapshots per case.
+        latent: latent size ``M`` for the grid-latent models (default: the tiny preset's).
+        fit_steps: Adam steps fitting each model to the first case (0: random weights).
+        models: which registered models to save.
+    """
+    root = Path(root)
+    samples, checkpoints = root / "samples", root / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    for re in CASES:
+        case = vortex_street(n=n, n_times=n_times, re=re)
+        write_case(samples / f"{BENCHMARK}_re{re:g}.h5", **case, overwrite=True)
+    data = load(samples / f"{BENCHMARK}_re{CASES[0]:g}.h5")
+    data_sha = sha256_file(data.path)
+    torch.manual_seed(0)
+    for name in models:
+        model = build_model(name, _config(name, n, latent))
+        channels = list(model.config.in_channels)
+        model.set_normalizer(data.normalizer_stats(channels))
+        fields = data.torch(channels)
+        loss = _fit(model, fields, fit_steps) if fit_steps else None
+        path = checkpoint_path(BENCHMARK, name, "temporal", checkpoints)
+        command = f"python scripts/make_fixture_checkpoints.py {root} --fit-steps {fit_steps}"
+        metrics = {"fixture": "random weights" if not fit_steps else f"fitted {fit_steps} steps"}
+        if loss is not None:
+            metrics["train_loss"] = loss
+        save_checkpoint(
+            model,
+            path,
+            benchmark=BENCHMARK,
+            metrics=metrics,
+            data_sha256=data_sha,
+            command=command,
+            extra={"trained_horizon": HORIZON},
+        )
+        update_manifest(path, root=checkpoints)
+    return checkpoints, samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, help="folder to write samples/ and checkpoints/ into")
+    parser.add_argument("--n", type=int, default=64, help="grid size of the cases")
+    parser.add_argument("--times", type=int, default=60, help="snapshots per case")
+    parser.add_argument("--latent", type=int, default=None, help="latent size M (grid latents)")
+    parser.add_argument("--fit-steps", type=int, default=0, help="Adam steps per model")
+    args = parser.parse_args()
+    ckpt, samples = make_fixture(args.root, args.n, args.times, args.latent, args.fit_steps)
+    print(f"DIANO_CHECKPOINT_DIR={ckpt} DIANO_SAMPLES_DIR={samples}")
+
+
+if __name__ == "__main__":
+    main()
