@@ -11,9 +11,9 @@ and down-samples with a low-pass filter, so only harmonics beyond 1.5× the coar
 frequency can alias, and they are small. The default resampling is the ideal low-pass:
 Fourier-domain zero-padding and truncation, in 2D and 3D (``F.interpolate`` has no
 anti-aliased 3D mode). It leaves 7–12 % of a pointwise LeakyReLU's aliased error and 0.1 % of
-a GELU's. The bicubic ``antialias=True`` interpolation of ``CNO2d_simplified`` is available in
-2D; it is faster, but its up/down pair blurs the band by about 1.4 %, which leaves 80 % of
-the LeakyReLU's aliased error and more than a GELU's (``tests/models/test_baselines.py``).
+a GELU's. Bicubic interpolation (anti-aliased when shrinking), as in ``CNO2d_simplified``,
+is available in 2D; its up/down pair blurs the band by about 1.4 %, which leaves 80 % of the
+LeakyReLU's aliased error and more than a GELU's (``tests/models/test_baselines.py``).
 
 Place in the model contract. The CNO has skip connections at every level, so it is an
 operator ``u -> u`` on its working grid, not a bottleneck autoencoder. Its "latent" is the
