@@ -151,54 +151,62 @@ def _apply_buttons(state: EditorState, pending) -> None:
 
 @st.fragment
 def edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
-    """Tools, the editable latent grid, and before / after / difference decoded fields."""
+    """The editable latent grid and before / after / difference decoded fields, with the
+    tools underneath (drawn first, so the figures already show their effect)."""
     state = editor_state(loaded, case, t)
     grid = latent_grid(case, tuple(state.base.shape))
     x, y = coords(case)
     region = readable_region(grid, case.mask, x, y)
     picked = _selection(grid)
-    if picked is not None:
-        state.selected = picked
+    if picked is not None and picked != state.last_pick:
+        # a new selection on the grid; the chart keeps reporting it on later reruns
+        state.selected = state.last_pick = picked
     scale = float(state.base[0, 0].abs().max()) or 1.0
-    left, right = st.columns([1, 1.7])
-    with left:
-        tool = st.radio("tool", TOOLS, horizontal=True, key="editor_tool")
-        pending, markers = _tool_edit(tool, grid, state, scale)
-        preview = st.toggle("live preview of the tool before applying", True, key="preview")
-        _apply_buttons(state, pending)
+    figures, controls = st.container(), st.container()
+    with controls:
+        c_tool, c_params, c_actions = st.columns([1, 2, 1.2])
+        with c_tool:
+            tool = st.radio("tool", TOOLS, key="editor_tool")
+        with c_params:
+            pending, markers = _tool_edit(tool, grid, state, scale)
+        with c_actions:
+            preview = st.toggle("preview the tool before applying", False, key="preview")
+            _apply_buttons(state, pending)
+        done = state.history.describe()
+        st.caption("edits in effect: " + ("; ".join(done) if done else "none"))
     current = edited_latent(state, grid)
-    shown = pending.apply(current, grid) if (preview and pending is not None) else current
+    previewing = preview and pending is not None
+    shown = pending.apply(current, grid) if previewing else current
     shape = tuple(case.spatial_shape)
     before = decode(loaded, state.base, shape)[0]
     after = decode(loaded, shown, shape)[0]
+    left, right = figures.columns([1, 1.8])
     with left:
-        limit = 2.0 * scale
         fig = latent_editor_figure(
             shown[0, 0].numpy(),
             grid,
-            limits=(-limit, limit),
+            limits=(-2.0 * scale, 2.0 * scale),
             selected=state.selected,
             region=region,
             markers=markers,
             length_unit=length_unit(case),
-            height=430,
+            height=420,
         )
         st.plotly_chart(
             fig, key="editor_grid", on_select="rerun", selection_mode=("points", "box", "lasso")
         )
-        done = state.history.describe()
         st.caption(
-            f"{len(state.selected)} cell(s) selected · green dashes: where the latent reads as "
-            "the field · edits in effect: " + ("; ".join(done) if done else "none")
+            f"{len(state.selected)} cell(s) selected (click, box or lasso) · green dashes: "
+            "where the latent reads as the field"
         )
     with right:
         n = len(state.history.applied)
         title = f"decoded field · {n} edit(s) in effect · action {state.applied}"
-        if preview and pending is not None:
+        if previewing:
             title += " · previewing the tool"
         panels = [
             Panel("before (encoded truth)", before, x, y),
-            Panel("after the edit", after, x, y),
+            Panel("after the edits", after, x, y),
             Panel("difference after − before", after - before, x, y),
         ]
         st.plotly_chart(
@@ -212,7 +220,7 @@ def edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
             key="editor_decoded",
         )
         st.caption(
-            "The model decodes the edited latent; the difference shows what the edit did to "
+            "The model decodes the edited latent; the difference shows what the edits did to "
             "the field. Before, after and difference share one colour scale."
         )
 

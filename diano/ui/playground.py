@@ -79,26 +79,23 @@ def stability_view(report: StabilityReport, label: str = "") -> bool:
     """CFL and diffusion numbers against their limits; a warning when unstable."""
     n = report.n_substeps
     c = st.columns(4)
+    limit = {"delta_color": "off", "delta_arrow": "off"}
     c[0].metric(
-        f"CFL per sub-step {label}",
-        f"{report.cfl / n:.3g}",
-        f"limit {report.cfl_limit:.3g}",
-        delta_color="off",
-    )
+        f"CFL per sub-step {label}", f"{report.cfl / n:.3g}", f"limit {report.cfl_limit:.3g}",
+        **limit,
+    )  # fmt: skip
     c[1].metric(
-        "diffusion number",
+        "diffusion number per sub-step",
         f"{report.diffusion_number / n:.3g}",
         f"limit {report.diffusion_limit:.3g}",
-        delta_color="off",
+        **limit,
     )
-    c[2].metric(
-        "sub-steps per step", str(n), f"needed {report.n_substeps_needed}", delta_color="off"
-    )
-    c[3].metric("max |amplification|", f"{report.max_amplification:.4f}")
+    c[2].metric("sub-steps per step", str(n), f"needed {report.n_substeps_needed}", **limit)
+    c[3].metric("max |amplification| per step", f"{report.max_amplification:.4f}")
     if report.ok:
-        st.success(report.explain(), icon="✅")
+        st.success(report.explain(), icon=":material/check_circle:")
     else:
-        st.warning(f"Not marching: {report.explain()}", icon="⚠️")
+        st.warning(f"Not marching: {report.explain()}", icon=":material/warning:")
     return report.ok
 
 
@@ -238,7 +235,7 @@ def forks_view(loaded: LoadedModel, case: FlowData, t: int, state: PlaygroundSta
         st.warning(
             f"This march is {k} steps long, past the {horizon} steps the model was trained to "
             "roll out; errors usually grow from here.",
-            icon="⏱️",
+            icon=":material/schedule:",
         )
 
 
@@ -309,7 +306,7 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     if settings_b is not None:
         report_b = stability(build_solver(settings_b, shape, box), settings_b)
         if not report_b.ok:
-            st.warning(f"Fork B not marching: {report_b.explain()}", icon="⚠️")
+            st.warning(f"Fork B not marching: {report_b.explain()}", icon=":material/warning:")
         ok = ok and report_b.ok
     starts = start_latents(loaded, case, t, settings_b)
     state = playground_state(loaded, case, t, settings, starts[:2], starts[2])

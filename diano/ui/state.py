@@ -32,7 +32,8 @@ class EditorState:
         base: encoded latent ``(1, Lc, M_y, M_x)`` of that frame.
         history: the edits in effect and those that can be redone.
         selected: cells picked on the grid (for set/scale region).
-        vortex_field: the field with an inserted vortex, or None.
+        last_pick: the grid chart's last reported selection (a new one replaces
+            ``selected``; an unchanged one does not undo a reset).
         applied: number of edit actions so far (shown in the figure title).
     """
 
@@ -40,7 +41,7 @@ class EditorState:
     base: Tensor
     history: EditHistory = field(default_factory=EditHistory)
     selected: Cells = ()
-    vortex_field: object | None = None
+    last_pick: Cells | None = None
     applied: int = 0
 
 

@@ -98,7 +98,19 @@ def sidebar() -> Selection:
 
 
 def selection() -> Selection:
-    """The sidebar's selection (drawn by ``app.py`` before the page runs)."""
+    """The sidebar's selection (drawn by ``app.py`` before the page runs).
+
+    Streamlit serves a ``pages/`` folder in its legacy mode, running a page script without
+    ``app.py``, until some session has called ``st.navigation``: on a freshly started
+    server, a link straight to ``/explore`` does that. Such a run switches the legacy mode
+    off, as ``st.navigation`` itself does, and reruns, so the page comes up through
+    ``app.py`` with its navigation, layout and sidebar.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     chosen = st.session_state.get("selection")
     return chosen if chosen is not None else sidebar()
 

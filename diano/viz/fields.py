@@ -63,6 +63,12 @@ def _limits(panels: Sequence[Panel], scale: str) -> tuple[float, float]:
     return symmetric_limits(arrays) if symmetric else positive_limits(arrays)
 
 
+def _display_decimals(limits: tuple[float, float], levels: int = 1000) -> int:
+    """Decimals that resolve ``levels`` steps across the colour range (at least 0)."""
+    span = max(abs(limits[0]), abs(limits[1]), 1e-12)
+    return max(0, int(np.ceil(np.log10(levels / span))))
+
+
 def _check(panels: Sequence[Panel]) -> None:
     if not panels:
         raise ValueError("a panel figure needs at least one panel")
@@ -240,7 +246,7 @@ def scrub_figure(
         # coordinates at display resolution (the frames are compacted already)
         fig.data[-1].x = compact_coords(p.x, len(p.x), max_size)
         fig.data[-1].y = compact_coords(p.y, len(p.y), max_size)
-    times = np.asarray(times, dtype=np.float32)
+    times = np.asarray(times, dtype=np.float64)
     y_max = add_curves(fig, times, curves, colours=colours, row=2, col=1)
     marker_index = len(fig.data)
     fig.add_trace(
@@ -269,13 +275,23 @@ def scrub_figure(
             col=1,
         )
     fig.update_xaxes(title_text=f"t / ({time_unit})", row=2, col=1)
-    fig.update_yaxes(title_text=curve_title, rangemode="tozero", row=2, col=1)
+    # headroom above the curves for the legend inside the plotting area
+    fig.update_yaxes(title_text=curve_title, range=[0, 1.3 * y_max], row=2, col=1)
     traces = list(range(n)) + [marker_index]
+    # Streamlit's bundled plotly.js decodes base64 typed arrays in ``data`` but not inside
+    # animation frames (the heatmaps go blank), so frame arrays are sent as JSON lists,
+    # rounded to what a colour scale can show. An object array keeps plotly from encoding
+    # them as base64 and, unlike a nested list, is not validated value by value.
+    decimals = [_display_decimals(_limits(panels, p.scale)) for p in panels]
     fig.frames = [
         go.Frame(
             name=str(k),
             traces=traces,
-            data=[go.Heatmap(z=d[k]) for d in frames_data] + [go.Scatter(x=[float(times[k])] * 2)],
+            data=[
+                go.Heatmap(z=np.round(d[k].astype(np.float64), n_dec).astype(object))
+                for d, n_dec in zip(frames_data, decimals, strict=True)
+            ]
+            + [go.Scatter(x=[float(times[k])] * 2)],
         )
         for k in range(n_frames)
     ]

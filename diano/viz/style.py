@@ -28,6 +28,9 @@ MODEL_COLOURS = {
     "cno": "#ff7f0e",
     "cnn_ae": "#2ca02c",
     "mlp_ae": "#9467bd",
+    "reconstruction": "#1f77b4",
+    "latent-only rollout": "#d62728",
+    "re-encoded rollout": "#2ca02c",
     "persistence": "#8c8c8c",
     "time mean": "#b0b0b0",
 }

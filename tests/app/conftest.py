@@ -1,0 +1,72 @@
+"""AppTest fixtures: tiny random-weight checkpoints and synthetic cases in a temporary folder.
+
+``DIANO_CHECKPOINT_DIR`` and ``DIANO_SAMPLES_DIR`` point there for the whole module; the
+Streamlit caches are cleared around every test so no test sees another's models or data.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _fixture_script():
+    spec = importlib.util.spec_from_file_location(
+        "make_fixture_checkpoints", REPO / "scripts" / "make_fixture_checkpoints.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _steady_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every AppTest through ``app.py``'s ``st.navigation``, as a served app does.
+
+    A server switches Streamlit's legacy ``pages/`` mode off for good once ``app.py`` has
+    called ``st.navigation``; ``AppTest.run`` switches it on again before every run (the
+    folder exists), which would run page scripts without ``app.py``.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture(scope="session")
+def fixture_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(checkpoint_dir, samples_dir)`` with all four models and two cases (Re 180, 225)."""
+    return _fixture_script().make_fixture(tmp_path_factory.mktemp("app"), n=32, n_times=24)
+
+
+@pytest.fixture()
+def app_env(fixture_dirs, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Path]]:
+    checkpoints, samples = fixture_dirs
+    _steady_navigation(monkeypatch)
+    monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(checkpoints))
+    monkeypatch.setenv("DIANO_SAMPLES_DIR", str(samples))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield checkpoints, samples
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture()
+def app(app_env) -> AppTest:
+    """The app, run once on its default page."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at

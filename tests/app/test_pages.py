@@ -1,0 +1,234 @@
+"""AppTest for every page: widgets driven by key, figures present, no exception raised."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import REPO
+from streamlit.testing.v1 import AppTest
+
+from diano.latent_edit import AddLatent, FourierFilter, GaussianBump, SetRegion
+
+PAGES = {
+    "explore": "pages/explore.py",
+    "editor": "pages/latent_editor.py",
+    "playground": "pages/playground.py",
+    "compare": "pages/compare.py",
+}
+
+
+def figures(at: AppTest) -> list[dict]:
+    """The plotly figures on the page, as their JSON specs."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def titles(at: AppTest) -> list[str]:
+    out = []
+    for fig in figures(at):
+        title = fig.get("layout", {}).get("title")
+        if isinstance(title, dict) and title.get("text"):
+            out.append(title["text"])
+    return out
+
+
+def texts(at: AppTest) -> str:
+    parts = [el.value for kind in ("markdown", "caption", "info", "warning", "success")
+             for el in getattr(at, kind)]  # fmt: skip
+    return "\n".join(str(p) for p in parts)
+
+
+def goto(at: AppTest, page: str) -> AppTest:
+    at.switch_page(PAGES[page]).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_overview_draws_pipeline_and_model_card(app: AppTest) -> None:
+    figs = figures(app)
+    assert len(figs) == 1
+    traces = figs[0]["data"]
+    assert [t["type"] for t in traces] == ["heatmap"] * 4
+    assert len(app.table) == 1
+    card = app.table[0].value
+    assert "compression ratio" in card.index and "checkpoint sha256" in card.index
+    assert "trained rollout horizon" in card.index
+    app.slider(key="overview_t").set_value(5).run()
+    assert not app.exception and len(figures(app)) == 1
+    assert not app.error
+
+
+def test_sidebar_switches_model_and_case(app: AppTest) -> None:
+    assert app.selectbox(key="case").options == ["Re 180 (held out)", "Re 225 (held out)"]
+    app.selectbox(key="model").set_value("cnn_ae").run()
+    app.selectbox(key="case").set_value("cylinder2d_re225").run()
+    assert not app.exception
+    assert app.session_state["selection"].model == "cnn_ae"
+    assert app.session_state["selection"].case_id == "cylinder2d_re225"
+    assert len(figures(app)) == 1
+
+
+def test_explore_animates_every_mode(app: AppTest) -> None:
+    at = goto(app, "explore")
+    fig = figures(at)[0]
+    assert len(fig["frames"]) == 21  # a 20-step window and its start (24 snapshots)
+    assert fig["layout"]["sliders"][0]["steps"][0]["method"] == "animate"
+    heatmaps = [t for t in fig["data"] if t["type"] == "heatmap"]
+    assert len(heatmaps) == 5  # truth, prediction, |error|, pooled truth, latent
+    names = {t.get("name") for t in fig["data"] if t["type"] == "scatter"}
+    assert {"reconstruction", "latent-only rollout", "persistence", "time mean"} <= names
+    for mode in ("latent", "reencoded"):
+        at.radio(key="explore_mode").set_value(mode).run()
+        assert not at.exception
+    at.slider(key="explore_start").set_value(4).run()
+    assert not at.exception
+    fig = figures(at)[0]
+    # the fixture's trained horizon (20 steps) lies past this 10-step window: no shading
+    assert len(at.dataframe) == 1
+    assert "latent-only rollout" in at.dataframe[0].value.index
+
+
+def test_latent_editor_apply_undo_redo_reset(app: AppTest) -> None:
+    at = goto(app, "editor")
+    assert any("0 edit(s) in effect" in t for t in titles(at))
+    kinds = [t["type"] for fig in figures(at) for t in fig["data"]]
+    assert "scatter" in kinds and "heatmap" in kinds
+    at.slider(key="bump_a").set_value(2.0).run()
+    at.button(key="editor_apply").click().run()
+    assert not at.exception
+    state = at.session_state["editor"]
+    assert isinstance(state.history.applied[0], GaussianBump)
+    assert any("1 edit(s) in effect" in t for t in titles(at))
+    at.button(key="editor_undo").click().run()
+    assert at.session_state["editor"].history.applied == ()
+    at.button(key="editor_redo").click().run()
+    assert len(at.session_state["editor"].history.applied) == 1
+    at.radio(key="editor_tool").set_value("Fourier modes").run()
+    at.radio(key="fourier_action").set_value("zero").run()
+    at.button(key="editor_apply").click().run()
+    assert isinstance(at.session_state["editor"].history.applied[-1], FourierFilter)
+    at.button(key="editor_reset").click().run()
+    assert at.session_state["editor"].history.applied == ()
+    assert not at.exception
+
+
+def test_latent_editor_region_tools_use_the_selection(app: AppTest) -> None:
+    at = goto(app, "editor")
+    at.radio(key="editor_tool").set_value("set region").run()
+    assert "select cells on the latent grid first" in texts(at)
+    at.session_state["editor"].selected = ((0, 0), (1, 1))
+    at.run()
+    at.slider(key="set_value").set_value(1.5).run()
+    at.button(key="editor_apply").click().run()
+    edit = at.session_state["editor"].history.applied[-1]
+    assert isinstance(edit, SetRegion) and edit.cells == ((0, 0), (1, 1))
+    at.toggle(key="preview").set_value(True).run()
+    assert any("previewing the tool" in t for t in titles(at))
+    assert not at.exception
+
+
+def test_latent_editor_saliency_vortex_and_readability(app: AppTest) -> None:
+    at = goto(app, "editor")
+    at.slider(key="probe_x").set_value(2.0).run()
+    assert not at.exception
+    names = [t.get("name") for fig in figures(at) for t in fig["data"]]
+    assert "|∂u(probe) / ∂z| on the latent grid" in names
+    assert "latent change Δz" in names
+    assert "latent z (own colour scale)" in names
+    assert "correlation of the latent with the box-averaged truth" in texts(at)
+    at.slider(key="vortex_gamma").set_value(-4.0).run()
+    at.button(key="vortex_adopt").click().run()
+    assert not at.exception
+    edit = at.session_state["editor"].history.applied[-1]
+    assert isinstance(edit, AddLatent) and "vortex" in edit.describe()
+
+
+def test_edits_never_change_the_shared_model(app: AppTest) -> None:
+    from diano.ui.cache import load_model
+
+    sel = app.session_state["selection"]
+    before = {
+        k: v.clone() for k, v in load_model(sel.benchmark, "diano").model.state_dict().items()
+    }
+    at = goto(app, "editor")
+    at.button(key="editor_apply").click().run()
+    at.slider(key="probe_y").set_value(1.0).run()
+    other = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    other.run()
+    other.switch_page(PAGES["editor"]).run()
+    assert other.session_state["editor"].history.applied == ()  # another session's edits
+    after = load_model(sel.benchmark, "diano").model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert all(p.grad is None for p in load_model(sel.benchmark, "diano").model.parameters())
+
+
+def test_playground_steps_forks_and_warns(app: AppTest) -> None:
+    at = goto(app, "playground")
+    assert "0 step(s) marched" in texts(at)
+    at.button(key="pg_step10").click().run()
+    assert not at.exception
+    assert "10 step(s) marched" in texts(at)
+    state = at.session_state["playground"]
+    assert set(state.forks) == {"A", "B"} and len(state.forks["A"].latents) == 11
+    assert len(state.forks["A"].errors) == 11
+    fig_names = [t.get("name") for fig in figures(at) for t in fig["data"]]
+    assert {"persistence", "time mean", "latent A", "latent B"} <= set(fig_names)
+    at.radio(key="pg_fork").set_value("same latent, other ν and velocity").run()
+    at.number_input(key="pg_cx_b").set_value(1.0).run()
+    at.button(key="pg_step1").click().run()
+    assert not at.exception and "1 step(s) marched" in texts(at)
+    # an unstable fixed sub-step count: a clear warning, nothing marches, no exception
+    at.selectbox(key="pg_sub").set_value(1).run()
+    at.number_input(key="pg_cx").set_value(20.0).run()
+    at.number_input(key="pg_dt").set_value(0.5).run()
+    assert any("Not marching" in w.value for w in at.warning)
+    assert at.button(key="pg_step1").disabled
+    assert not at.exception
+
+
+def test_playground_marches_the_edited_latent(app: AppTest) -> None:
+    at = goto(app, "editor")
+    at.button(key="editor_apply").click().run()
+    at = goto(at, "playground")
+    at.button(key="pg_step1").click().run()
+    forks = at.session_state["playground"].forks
+    assert forks["B"].label == "B: edited latent"
+    assert not torch.equal(forks["A"].latents[0], forks["B"].latents[0])
+
+
+def test_compare_drives_every_model(app: AppTest) -> None:
+    at = goto(app, "compare")
+    figs = figures(at)
+    assert len(figs) == 3
+    assert len([t for t in figs[0]["data"] if t["type"] == "heatmap"]) == 5
+    assert len([t for t in figs[1]["data"] if t["type"] == "heatmap"]) == 4
+    table = at.dataframe[0].value
+    assert list(table.index) == ["DIANO", "CNO", "CNN-AE", "MLP-AE"]
+    assert {"rel-L2 (mean)", "MSE (mean)", "parameters", "encode+decode (ms)"} <= set(table)
+    at.slider(key="compare_t").set_value(3).run()
+    at.radio(key="compare_mode").set_value("latent").run()
+    assert not at.exception
+
+
+@pytest.mark.parametrize("page", ["explore", "editor", "playground", "compare"])
+def test_pages_explain_a_missing_checkpoint(app_env, tmp_path, monkeypatch, page: str) -> None:
+    monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(tmp_path))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert "no trained checkpoint for diano on cylinder2d yet" in texts(at)
+    goto(at, page)
+    assert "no trained checkpoint" in texts(at)
+    assert not at.error
+
+
+def test_missing_samples_are_a_message(app_env, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DIANO_SAMPLES_DIR", str(tmp_path))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert "no committed samples for 'cylinder2d'" in "\n".join(w.value for w in at.sidebar.warning)
+    assert "no sample data for cylinder2d" in texts(at)
+    for page in PAGES:
+        goto(at, page)
