@@ -18,8 +18,10 @@ LeakyReLU's aliased error and more than a GELU's (``tests/models/test_baselines.
 Place in the model contract. The CNO has skip connections at every level, so it is an
 operator ``u -> u`` on its working grid, not a bottleneck autoencoder. Its "latent" is the
 normalised field resampled to the working grid ``config.grid_shape``: ``encode`` normalises
-and resamples, ``decode`` resamples and denormalises. The U-Net sits where the scenario's
-prediction happens:
+and resamples, ``decode`` resamples and denormalises (box averages down, linear interpolation
+up, as for the other models: the fields are not periodic, and Fourier interpolation would
+ring at their boundaries; inside the network, where the features are learned, the Fourier
+filter serves the activations). The U-Net sits where the scenario's prediction happens:
 
 - ``static``: ``decode`` runs the U-Net (reconstruction is the operator, not an identity);
 - ``temporal`` and ``geometric``: ``step`` is the one-step operator
@@ -323,9 +325,6 @@ class CNO(LearnedStepModel):
     def latent_shape(self) -> tuple[int, ...]:
         """Shape of one latent, without the batch axis: ``(C_in, *grid_shape)``."""
         return (len(self.config.in_channels), *self.config.grid_shape)
-
-    def resize(self, x: Tensor, shape: tuple[int, ...]) -> Tensor:
-        return band_limited_resample(x, shape, self.config.resampling)
 
     def decode(self, z: Tensor, output_shape: tuple[int, ...] | None = None) -> Tensor:
         check_field(z, len(self.config.in_channels), self.spatial_dims, "cno.decode")
