@@ -3,8 +3,10 @@
 Every model is built from its default ``cylinder2d`` temporal preset (128×128 vorticity;
 DIANO and the CNN autoencoder with a 16×16 latent, the MLP autoencoder with 256 latent
 values, the CNO on the field itself) with random weights, which do not change the cost.
-Each operation runs ``--warmup`` times, then ``--runs`` times under ``torch.inference_mode``
-with ``torch.set_num_threads(--threads)``; the median and the 95th percentile are reported.
+Each operation runs ``--warmup`` times, then ``--blocks`` blocks of ``--runs`` times under
+``torch.inference_mode`` with ``torch.set_num_threads(--threads)``; the median and the 95th
+percentile of the block with the lowest median are reported (other jobs on a shared machine
+only ever slow a block down).
 Models with 4-D convolution weights are also timed in ``channels_last`` memory format and
 the faster format is reported (on the CPU it helps some convolutions and slows others).
 
@@ -38,18 +40,26 @@ BEGIN, END = "<!-- BEGIN bench_models -->", "<!-- END bench_models -->"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
-def time_ms(fn: Callable[[], object], warmup: int, runs: int) -> tuple[float, float]:
-    """Median and 95th percentile of ``fn``'s wall time in milliseconds."""
+def time_ms(fn: Callable[[], object], warmup: int, runs: int, blocks: int) -> tuple[float, float]:
+    """Median and 95th percentile of ``fn``'s wall time in milliseconds.
+
+    ``blocks`` blocks of ``runs`` calls are timed and the block with the lowest median is
+    kept: on a shared machine other jobs slow some blocks down, never speed one up.
+    """
     for _ in range(warmup):
         fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1e3)
-    samples.sort()
-    p95 = samples[min(len(samples) - 1, math.ceil(0.95 * len(samples)) - 1)]
-    return statistics.median(samples), p95
+    best: tuple[float, float] | None = None
+    for _ in range(blocks):
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - start) * 1e3)
+        samples.sort()
+        p95 = samples[min(len(samples) - 1, math.ceil(0.95 * len(samples)) - 1)]
+        if best is None or statistics.median(samples) < best[0]:
+            best = (statistics.median(samples), p95)
+    return best
 
 
 def to_channels_last(model: torch.nn.Module) -> None:
@@ -59,7 +69,7 @@ def to_channels_last(model: torch.nn.Module) -> None:
             p.data = p.data.contiguous(memory_format=torch.channels_last)
 
 
-def measure(name: str, warmup: int, runs: int) -> dict:
+def measure(name: str, warmup: int, runs: int, blocks: int) -> dict:
     """Latency of one model in the faster of its memory formats."""
     config = default_config(name, BENCHMARK, SCENARIO)
     torch.manual_seed(0)
@@ -76,9 +86,9 @@ def measure(name: str, warmup: int, runs: int) -> dict:
         with torch.inference_mode():
             z = model.encode(u)
             result = {
-                "encode": time_ms(lambda m=model, x=u: m.encode(x), warmup, runs),
-                "step": time_ms(lambda m=model, x=z: m.step(x), warmup, runs),
-                "decode": time_ms(lambda m=model, x=z: m.decode(x), warmup, runs),
+                "encode": time_ms(lambda m=model, x=u: m.encode(x), warmup, runs, blocks),
+                "step": time_ms(lambda m=model, x=z: m.step(x), warmup, runs, blocks),
+                "decode": time_ms(lambda m=model, x=z: m.decode(x), warmup, runs, blocks),
             }
         result["total"] = sum(result[op][0] for op in ("encode", "step", "decode"))
         if best is None or result["total"] < best["total"]:
@@ -97,7 +107,9 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def render(rows: list[dict], args: argparse.Namespace, load: tuple[float, ...]) -> str:
+def render(
+    rows: list[dict], args: argparse.Namespace, load: tuple[float, ...], end_load: float
+) -> str:
     """The markdown section, markers included."""
     ms = "{:.2f} / {:.2f}".format
     lines = [
@@ -106,10 +118,11 @@ def render(rows: list[dict], args: argparse.Namespace, load: tuple[float, ...]) 
         "",
         f"Measured by `bench/bench_models.py` on {dt.date.today().isoformat()}: {cpu_name()}, "
         f"{os.cpu_count()} cores, torch {torch.__version__}, diano {__version__}, "
-        f"`torch.set_num_threads({args.threads})`, load average {load[0]:.2f} at the start "
-        f"(other jobs share this machine, so p95 shows their interference). Default "
-        f"`{BENCHMARK}` `{SCENARIO}` presets, 128×128 vorticity, random weights, batch 1; "
-        f"median / p95 in ms over {args.runs} runs after {args.warmup} warm-up runs, "
+        f"`torch.set_num_threads({args.threads})`; load average {load[0]:.2f} at the start "
+        f"and {end_load:.2f} at the end (other jobs share this machine; p95 shows their "
+        f"interference). Default `{BENCHMARK}` `{SCENARIO}` presets, 128×128 vorticity, "
+        f"random weights, batch 1; median / p95 in ms over {args.runs} runs after "
+        f"{args.warmup} warm-up runs (the block with the lowest median of {args.blocks}), "
         f"`torch.inference_mode`; the faster memory format is reported.",
         "",
         "| model | parameters | latent | memory format | encode | step | decode "
@@ -150,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--blocks", type=int, default=3, help="keep the least disturbed block")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
     parser.add_argument("--out", type=Path, default=DOC)
@@ -159,14 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     rows = []
     for name in args.models:
-        rows.append(measure(name, args.warmup, args.runs))
+        rows.append(measure(name, args.warmup, args.runs, args.blocks))
         r = rows[-1]
         print(
             f"{name:7s} {r['format']:13s} encode {r['encode'][0]:8.2f}  step {r['step'][0]:8.2f}"
             f"  decode {r['decode'][0]:8.2f}  ms (median)",
             flush=True,
         )
-    section = render(rows, args, load)
+    section = render(rows, args, load, os.getloadavg()[0])
     print(section)
     if not args.no_write:
         write_section(args.out, section)
