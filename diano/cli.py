@@ -1,4 +1,4 @@
-"""The ``diano`` command line: ``diano generate | train | evaluate | checkpoints``.
+"""The ``diano`` command line: ``diano generate | checkpoints``.
 
 Each sub-command lives in its own module, which provides ``add_arguments(parser)`` and
 ``run(args) -> int``. Errors raised on purpose (:class:`diano.errors.DianoError`) are
@@ -15,14 +15,19 @@ from diano.errors import DianoError
 
 # name -> (module providing add_arguments/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "generate": ("diano.data.generate", "generate a benchmark data set with the lattice-Boltzmann solver"),
-    "train": ("diano.train", "train a model on a benchmark and write its checkpoint"),
-    "evaluate": ("diano.evaluate", "evaluate checkpoints and write docs/results.md"),
-    "checkpoints": ("diano.checkpoints", "list or verify the shipped checkpoints against the manifest"),
+    "generate": (
+        "diano.data.generate",
+        "generate a benchmark data set with the lattice-Boltzmann solver",
+    ),
+    "checkpoints": (
+        "diano.checkpoints",
+        "list or verify the shipped checkpoints against the manifest",
+    ),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser; only ``command``'s module is imported (``--help`` stays fast)."""
     from diano import __version__
 
     parser = argparse.ArgumentParser(prog="diano", description=__doc__.splitlines()[0])
@@ -30,16 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        module = importlib.import_module(module_name)
-        module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if a in COMMANDS), None)
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        args = build_parser(command).parse_args(argv)
         return int(args._run(args) or 0)
     except DianoError as exc:
         print(f"diano: error: {exc}", file=sys.stderr)

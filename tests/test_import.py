@@ -15,8 +15,22 @@ def test_import_diano_does_not_import_streamlit() -> None:
 
 
 def test_cli_help_lists_commands() -> None:
+    from diano.cli import COMMANDS
+
     out = subprocess.run(
         [sys.executable, "-m", "diano", "--help"], check=True, capture_output=True, text=True
     ).stdout
-    for name in ("generate", "train", "evaluate", "checkpoints"):
+    for name in COMMANDS:
         assert name in out
+
+
+def test_every_cli_command_has_a_module_with_arguments_and_run() -> None:
+    import importlib
+
+    from diano.cli import COMMANDS, build_parser
+
+    assert "checkpoints" in COMMANDS
+    for name, (module_name, _) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        assert callable(module.add_arguments) and callable(module.run), name
+        build_parser(name)  # the sub-command's own arguments register without error
