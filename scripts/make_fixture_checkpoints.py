@@ -37,8 +37,8 @@ CASES = (180.0, 225.0)
 HORIZON = 20
 
 
-def _config(name: str, grid: int, latent: int | None):
-    config = default_config(name, BENCHMARK, "temporal", size="tiny")
+def _config(name: str, grid: int, latent: int | None, size: str = "tiny"):
+    config = default_config(name, BENCHMARK, "temporal", size=size)
     if latent is not None and hasattr(config, "latent_shape"):
         config = dataclasses.replace(config, grid_shape=(grid, grid), latent_shape=(latent, latent))
     return config
@@ -60,7 +60,7 @@ def _fit(model: torch.nn.Module, fields: torch.Tensor, steps: int) -> float:
         loss.backward()
         opt.step()
     model.eval()
-    return float(loss)
+    return float(loss.detach())
 
 
 def make_fixture(
@@ -70,6 +70,7 @@ def make_fixture(
     latent: int | None = None,
     fit_steps: int = 0,
     models: tuple[str, ...] = MODEL_NAMES,
+    size: str = "tiny",
 ) -> tuple[Path, Path]:
     """Write the fixture cases and checkpoints; return ``(checkpoint_dir, samples_dir)``.
 
@@ -80,6 +81,8 @@ def make_fixture(
         latent: latent size ``M`` for the grid-latent models (default: the tiny preset's).
         fit_steps: Adam steps fitting each model to the first case (0: random weights).
         models: which registered models to save.
+        size: preset size, ``"tiny"`` (tests) or ``"default"`` (the shipped models' size,
+            for timings; use ``n=128``).
     """
     root = Path(root)
     samples, checkpoints = root / "samples", root / "checkpoints"
@@ -91,13 +94,16 @@ def make_fixture(
     data_sha = sha256_file(data.path)
     torch.manual_seed(0)
     for name in models:
-        model = build_model(name, _config(name, n, latent))
+        model = build_model(name, _config(name, n, latent, size))
         channels = list(model.config.in_channels)
         model.set_normalizer(data.normalizer_stats(channels))
         fields = data.torch(channels)
         loss = _fit(model, fields, fit_steps) if fit_steps else None
         path = checkpoint_path(BENCHMARK, name, "temporal", checkpoints)
-        command = f"python scripts/make_fixture_checkpoints.py {root} --fit-steps {fit_steps}"
+        command = (
+            f"python scripts/make_fixture_checkpoints.py {root} --n {n} --times {n_times} "
+            f"--size {size} --fit-steps {fit_steps}"
+        )
         metrics = {"fixture": "random weights" if not fit_steps else f"fitted {fit_steps} steps"}
         if loss is not None:
             metrics["train_loss"] = loss
@@ -121,8 +127,11 @@ def main() -> None:
     parser.add_argument("--times", type=int, default=60, help="snapshots per case")
     parser.add_argument("--latent", type=int, default=None, help="latent size M (grid latents)")
     parser.add_argument("--fit-steps", type=int, default=0, help="Adam steps per model")
+    parser.add_argument("--size", choices=("tiny", "default"), default="tiny", help="presets")
     args = parser.parse_args()
-    ckpt, samples = make_fixture(args.root, args.n, args.times, args.latent, args.fit_steps)
+    ckpt, samples = make_fixture(
+        args.root, args.n, args.times, args.latent, args.fit_steps, size=args.size
+    )
     print(f"DIANO_CHECKPOINT_DIR={ckpt} DIANO_SAMPLES_DIR={samples}")
 
 

@@ -125,7 +125,8 @@ class CaseEntry:
         return f"{re}{held}"
 
 
-def _samples_key() -> str:
+def samples_key() -> str:
+    """The samples folder, as part of cache keys (it follows ``$DIANO_SAMPLES_DIR``)."""
     return str(samples_dir())
 
 
@@ -137,7 +138,7 @@ def _list_cases(benchmark: str, samples: str) -> list[CaseEntry]:
 
 def list_cases(benchmark: str) -> list[CaseEntry]:
     """The committed sample cases of ``benchmark``; raises DataError when there are none."""
-    return _list_cases(benchmark, _samples_key())
+    return _list_cases(benchmark, samples_key())
 
 
 @st.cache_resource(show_spinner="Reading the case …", max_entries=8)
@@ -149,7 +150,7 @@ def _load_case(benchmark: str, case_id: str, samples: str) -> FlowData:
 
 def load_case(benchmark: str, case_id: str) -> FlowData:
     """One case of ``benchmark`` (shared, read-only arrays)."""
-    return _load_case(benchmark, case_id, _samples_key())
+    return _load_case(benchmark, case_id, samples_key())
 
 
 def model_truth(case: FlowData, loaded: LoadedModel) -> np.ndarray:
@@ -183,5 +184,5 @@ def prediction(
     loaded: LoadedModel, case: FlowData, mode: str, start: int, n_steps: int
 ) -> Prediction:
     """``diano.explore.predict`` for this model and case, computed once per input."""
-    case_key = (loaded.benchmark, case.case_id, _samples_key())
+    case_key = (loaded.benchmark, case.case_id, samples_key())
     return _prediction(loaded.key, case_key, mode, int(start), int(n_steps))

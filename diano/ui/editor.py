@@ -33,7 +33,7 @@ from diano.latent_edit import (
     ScaleRegion,
     SetRegion,
 )
-from diano.ui.cache import LoadedModel, _samples_key, load_case, load_model, model_truth
+from diano.ui.cache import LoadedModel, load_case, load_model, model_truth, samples_key
 from diano.ui.state import EditorState, page_state
 from diano.ui.views import coords, latent_grid, length_unit
 from diano.ui.widgets import units
@@ -61,7 +61,7 @@ def _encode(model_key: tuple, case_key: tuple, t: int) -> torch.Tensor:
 
 def base_latent(loaded: LoadedModel, case: FlowData, t: int) -> torch.Tensor:
     """Encoded latent of frame ``t``, ``(1, Lc, M_y, M_x)`` (shared, never modified)."""
-    return _encode(loaded.key, (loaded.benchmark, case.case_id, _samples_key()), int(t))
+    return _encode(loaded.key, (loaded.benchmark, case.case_id, samples_key()), int(t))
 
 
 def editor_state(loaded: LoadedModel, case: FlowData, t: int) -> EditorState:

@@ -315,7 +315,8 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     if c[0].button("step ×1", key="pg_step1", disabled=not ok):
         step_forks(loaded, case, t, state, settings, 1)
     if c[1].button("step ×10", key="pg_step10", disabled=not ok):
-        step_forks(loaded, case, t, state, settings, 10)
+        with st.spinner("marching and decoding 10 steps …"):
+            step_forks(loaded, case, t, state, settings, 10)
     if c[2].button("pause" if playing else "play", key="pg_play", disabled=not ok):
         # a full rerun re-registers this fragment with (or without) its timer
         st.session_state["pg_playing"] = not playing

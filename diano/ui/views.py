@@ -25,7 +25,14 @@ from diano.explore import (
     time_call,
 )
 from diano.latent_edit import LatentGrid
-from diano.ui.cache import LoadedModel, load_case, load_model, model_truth, prediction
+from diano.ui.cache import (
+    LoadedModel,
+    load_case,
+    load_model,
+    model_truth,
+    prediction,
+    samples_key,
+)
 from diano.ui.widgets import MODEL_LABELS, units
 from diano.viz import Panel, error_curve_figure, panel_figure, pipeline_figure, scrub_figure
 
@@ -70,9 +77,7 @@ def trained_horizon(loaded: LoadedModel) -> int | None:
 
 
 def _case_key(loaded: LoadedModel, case: FlowData) -> tuple:
-    from diano.ui.cache import _samples_key
-
-    return (loaded.benchmark, case.case_id, _samples_key())
+    return (loaded.benchmark, case.case_id, samples_key())
 
 
 # -- overview ---------------------------------------------------------------------------

@@ -1,0 +1,294 @@
+"""App responsiveness: latent edit → updated decoded figure in a real browser, and server-side
+step + decode time per model.
+
+Browser part: the app is served by ``streamlit run`` on a free local port and opened in
+Debian's chromium (Playwright, headless). On the Latent editor page the script clicks
+**apply** and **undo** in turn; a click listener and a ``MutationObserver`` inside the page
+record, with ``performance.now()``, the moment of the click and the moment the decoded
+figure's title shows the new action count (plotly has redrawn the figure). The latency is
+the difference: a fragment rerun on the server (edit, decode, figures, JSON) plus transfer
+and rendering in the browser. For comparison, a full-page rerun (moving the page's frame
+slider) is timed the same way.
+
+Server part: for every model, the median and p95 of one latent step plus one decode, and of
+the editor's server work (apply an edit, decode, build both figures, serialise them).
+
+Models: the shipped checkpoints when ``checkpoints/cylinder2d`` holds all four and samples
+exist; otherwise random-weight models at the default (shipped) size, 128×128 vorticity with
+a 16×16 latent, written by ``scripts/make_fixture_checkpoints.py`` to a temporary folder —
+weights do not change the cost. The section between the ``bench_app`` markers of
+``docs/benchmarks.md`` is replaced; other scripts' sections are kept::
+
+    .venv/bin/python bench/bench_app.py             # writes docs/benchmarks.md
+    .venv/bin/python bench/bench_app.py --no-write  # prints the section only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+DOC = REPO / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- BEGIN bench_app -->", "<!-- END bench_app -->"
+TARGET_MS = 150.0
+CHROMIUM = "/usr/bin/chromium"
+
+# Records the click on "apply"/"undo" and the next change of the decoded figure's title.
+HOOK = """
+() => {
+  window.__clicks = []; window.__titles = [];
+  document.addEventListener('click', (e) => {
+    const b = e.target.closest('button');
+    if (b) window.__clicks.push([performance.now(), b.innerText.trim()]);
+  }, true);
+  const title = () => [...document.querySelectorAll('.gtitle')]
+      .map((e) => e.textContent).find((t) => t.includes('edit(s) in effect'));
+  window.__last = title();
+  new MutationObserver(() => {
+    const t = title();
+    if (t && t !== window.__last) {
+      window.__last = t;
+      window.__titles.push([performance.now(), t]);
+    }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}
+"""
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile (nearest rank)."""
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[
+        min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)
+    ]
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def models_and_data(tmp: Path) -> tuple[dict[str, str], str]:
+    """Environment pointing at the models to time, and a description of them."""
+    from diano import MODEL_NAMES
+    from diano.checkpoints import checkpoint_path, default_root
+    from diano.data import samples_dir
+
+    shipped = all(
+        checkpoint_path("cylinder2d", m, "temporal", default_root()).is_file() for m in MODEL_NAMES
+    )
+    if shipped and any(samples_dir().glob("cylinder2d_*.h5")):
+        return {}, "the shipped checkpoints and committed samples"
+    fixture = _load(REPO / "scripts" / "make_fixture_checkpoints.py", "fixture")
+    ckpt, samples = fixture.make_fixture(tmp, n=128, n_times=80, size="default")
+    env = {"DIANO_CHECKPOINT_DIR": str(ckpt), "DIANO_SAMPLES_DIR": str(samples)}
+    return env, (
+        "random-weight models at the default (shipped) size — trained checkpoints are not in "
+        "`checkpoints/` yet — on a synthetic 128×128 vortex street"
+    )
+
+
+def server_side(env: dict[str, str], runs: int) -> list[dict]:
+    """Per model: step + decode, and the editor's server work (edit, decode, figures, JSON)."""
+    os.environ.update(env)
+    from diano import MODEL_NAMES
+    from diano.checkpoints import load_pretrained
+    from diano.data import load
+
+    case = load("cylinder2d")[0]
+    rows = []
+    for name in MODEL_NAMES:
+        model = load_pretrained("cylinder2d", name, "temporal")
+        rows.append(_time_model(name, model, case, runs))
+    return rows
+
+
+def _time_model(name: str, model: torch.nn.Module, case, runs: int) -> dict:
+    import plotly.io as pio
+
+    from diano.explore import readable_region
+    from diano.latent_edit import GaussianBump, LatentGrid
+    from diano.viz import Panel, latent_editor_figure, panel_figure
+
+    x, y = case.coords["x"], case.coords["y"]
+    u = case.torch(model.config.in_channels)[:1]
+    shape = tuple(u.shape[2:])
+    with torch.inference_mode():
+        z = model.encode(u)
+        step_decode = [
+            _timed(lambda: model.decode(model.step(z), output_shape=shape)) for _ in range(runs)
+        ]
+    row = {
+        "name": name,
+        "params": model.n_parameters,
+        "latent": "×".join(map(str, z.shape[1:])),
+        "step_decode": percentiles(step_decode[2:]),
+    }
+    if z.dim() != 4:
+        return row
+    grid = LatentGrid.from_coords(z.shape[-2:], x, y)
+    region = readable_region(grid, case.mask, x, y)
+    with torch.inference_mode():
+        before = model.decode(z, output_shape=shape)[0, 0].numpy()
+
+    def editor_work() -> None:
+        edited = GaussianBump(3.0, 0.5, 0.75, 1.0).apply(z, grid)
+        with torch.inference_mode():
+            after = model.decode(edited, output_shape=shape)[0, 0].numpy()
+        panels = [
+            Panel("before", before, x, y),
+            Panel("after", after, x, y),
+            Panel("difference", after - before, x, y),
+        ]
+        pio.to_json(latent_editor_figure(edited[0, 0].numpy(), grid, region=region))
+        pio.to_json(panel_figure(panels), validate=False)
+
+    row["editor"] = percentiles([_timed(editor_work) for _ in range(runs)][2:])
+    return row
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1e3
+
+
+def browser_side(env: dict[str, str], edits: int) -> dict[str, list[float]]:
+    """Click-to-figure latencies of latent edits (fragment) and of full-page reruns."""
+    sys.path.insert(0, str(REPO / "tests" / "browser"))
+    from conftest import CHROMIUM_ARGS, free_port, start_server, stop_server
+    from playwright.sync_api import sync_playwright
+
+    full_env = dict(os.environ, **env, OMP_NUM_THREADS="2")
+    port = free_port()
+    proc = start_server(full_env, port)
+    out: dict[str, list[float]] = {"edit": [], "page": []}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 1400})
+            page.set_default_timeout(60_000)
+            page.goto(f"http://127.0.0.1:{port}/latent_editor")
+            page.get_by_role("heading", name="Latent editor").wait_for()
+            page.locator(".gtitle", has_text="edit(s) in effect").first.wait_for()
+            page.wait_for_timeout(1500)
+            page.evaluate(HOOK)
+            for k in range(edits):
+                name = "apply" if k % 2 == 0 else "undo"
+                n_titles = page.evaluate("() => window.__titles.length")
+                page.get_by_role("button", name=name, exact=True).click()
+                page.wait_for_function(f"() => window.__titles.length > {n_titles}")
+                t_click = page.evaluate("() => window.__clicks[window.__clicks.length - 1][0]")
+                t_title = page.evaluate("() => window.__titles[window.__titles.length - 1][0]")
+                out["edit"].append(t_title - t_click)
+                page.wait_for_timeout(150)
+            # full-page rerun: the frame slider resets the editor, so its title changes too
+            slider = page.locator('[data-testid="stSlider"]').filter(has_text="frame to edit")
+            thumb = slider.get_by_role("slider").first
+            for k in range(max(edits // 4, 5)):
+                page.get_by_role("button", name="apply", exact=True).click()
+                page.wait_for_function(
+                    "() => (window.__titles.at(-1) || [0, ''])[1].includes(' 1 edit(s)')"
+                )
+                page.wait_for_timeout(300)
+                n_titles = page.evaluate("() => window.__titles.length")
+                thumb.focus()
+                t0 = page.evaluate("() => performance.now()")
+                thumb.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
+                page.wait_for_function(f"() => window.__titles.length > {n_titles}")
+                t1 = page.evaluate("() => window.__titles.at(-1)[0]")
+                out["page"].append(t1 - t0)
+                page.wait_for_timeout(300)
+            browser.close()
+    finally:
+        stop_server(proc)
+    return out
+
+
+def render(latency: dict, rows: list[dict], what: str, args: argparse.Namespace) -> str:
+    p50, p95 = percentiles(latency["edit"])
+    page50, page95 = percentiles(latency["page"])
+    verdict = "met" if p95 <= TARGET_MS else "not met"
+    ms = "{:.1f} / {:.1f}".format
+    lines = [
+        BEGIN,
+        "## App: latent edit to updated figure (browser) and step + decode (server)",
+        "",
+        f"Measured by `bench/bench_app.py` on {dt.date.today().isoformat()}, {os.cpu_count()} "
+        f"CPU cores, torch {torch.__version__}, load average {os.getloadavg()[0]:.2f} at the "
+        f"end; models: {what}. Browser: Debian chromium (headless, Playwright) on the Latent "
+        "editor page; latency from the click on *apply* / *undo* to the moment the decoded "
+        "figure's title shows the new edit count, both stamped inside the page with "
+        "`performance.now()`. The edit panel is an `st.fragment`, so only it reruns.",
+        "",
+        "| in the browser | runs | median (ms) | p95 (ms) |",
+        "|---|---:|---:|---:|",
+        f"| latent edit → decoded figure updated (fragment rerun) | {len(latency['edit'])} "
+        f"| {p50:.0f} | {p95:.0f} |",
+        f"| for comparison: frame slider → page updated (full-page rerun) | "
+        f"{len(latency['page'])} | {page50:.0f} | {page95:.0f} |",
+        "",
+        f"Target: p95 ≤ {TARGET_MS:.0f} ms on 2 CPU cores — **{verdict}** (p95 {p95:.0f} ms).",
+        "",
+        f"Server side, median / p95 in ms over {args.runs - 2} runs (batch 1, one frame, 128×128):",
+        "",
+        "| model | parameters | latent | step + decode "
+        "| editor work: edit + decode + figures + JSON |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for r in rows:
+        editor = ms(*r["editor"]) if "editor" in r else "— (vector latent)"
+        step = ms(*r["step_decode"])
+        lines.append(f"| {r['name']} | {r['params']:,} | {r['latent']} | {step} | {editor} |")
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace this script's section of ``path`` (or append it; create the file if missing)."""
+    text = path.read_text() if path.is_file() else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        text = head + section + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--edits", type=int, default=40, help="latent edits timed in the browser")
+    parser.add_argument("--runs", type=int, default=22, help="server-side repetitions")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=DOC)
+    parser.add_argument("--no-write", action="store_true", help="print the section only")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        env, what = models_and_data(Path(tmp))
+        latency = browser_side(env, args.edits)
+        rows = server_side(env, args.runs)
+    section = render(latency, rows, what, args)
+    print(section)
+    if not args.no_write:
+        write_section(args.out, section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
