@@ -1,4 +1,4 @@
-"""The ``diano`` command line: ``diano generate | checkpoints``.
+"""The ``diano`` command line: ``diano checkpoints`` (more sub-commands register here).
 
 Each sub-command lives in its own module, which provides ``add_arguments(parser)`` and
 ``run(args) -> int``. Errors raised on purpose (:class:`diano.errors.DianoError`) are
@@ -15,10 +15,6 @@ from diano.errors import DianoError
 
 # name -> (module providing add_arguments/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "generate": (
-        "diano.data.generate",
-        "generate a benchmark data set with the lattice-Boltzmann solver",
-    ),
     "checkpoints": (
         "diano.checkpoints",
         "list or verify the shipped checkpoints against the manifest",
