@@ -21,6 +21,9 @@ weights do not change the cost. The section between the ``bench_app`` markers of
 
     .venv/bin/python bench/bench_app.py             # writes docs/benchmarks.md
     .venv/bin/python bench/bench_app.py --no-write  # prints the section only
+
+``--screenshots DIR`` instead saves a picture of every page (``DIR/app_<page>.png``) from the
+models that ``$DIANO_CHECKPOINT_DIR`` / ``$DIANO_SAMPLES_DIR`` point at.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ def models_and_data(tmp: Path) -> tuple[dict[str, str], str]:
         checkpoint_path("cylinder2d", m, "temporal", default_root()).is_file() for m in MODEL_NAMES
     )
     if shipped and any(samples_dir().glob("cylinder2d_*.h5")):
-        return {}, "the shipped checkpoints and committed samples"
+        return {}, f"the checkpoints in `{default_root()}` and the samples in `{samples_dir()}`"
     fixture = _load(REPO / "scripts" / "make_fixture_checkpoints.py", "fixture")
     ckpt, samples = fixture.make_fixture(tmp, n=128, n_times=80, size="default")
     env = {"DIANO_CHECKPOINT_DIR": str(ckpt), "DIANO_SAMPLES_DIR": str(samples)}
@@ -218,6 +221,96 @@ def browser_side(env: dict[str, str], edits: int) -> dict[str, list[float]]:
     return out
 
 
+SHOTS = {
+    "overview": ("", "DIANO Explorer", None),
+    "explore": ("explore", "Explore in time", "explore"),
+    "latent_editor": ("latent_editor", "Latent editor", "editor"),
+    "playground": ("playground", "Solver playground", "playground"),
+    "compare": ("compare", "Compare models", "compare"),
+}
+
+
+def screenshots(env: dict[str, str], out: Path, width: int = 1100) -> list[Path]:
+    """Save a screenshot of every page to ``out/app_<page>.png`` (256-colour PNG, ``width``
+    pixels wide)."""
+    from PIL import Image
+
+    sys.path.insert(0, str(REPO / "tests" / "browser"))
+    from conftest import CHROMIUM_ARGS, free_port, start_server, stop_server
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = start_server(dict(os.environ, **env, OMP_NUM_THREADS="2"), port)
+    saved = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 1900})
+            page.set_default_timeout(90_000)
+            for name, (path, heading, action) in SHOTS.items():
+                page.goto(f"http://127.0.0.1:{port}/{path}")
+                page.get_by_role("heading", name=heading).first.wait_for()
+                page.locator(".js-plotly-plot").first.wait_for()
+                page.wait_for_timeout(2500)
+                _prepare(page, action)
+                target = out / f"app_{name}.png"
+                # the page scrolls inside Streamlit's main block: clip to its content
+                bottom = page.evaluate(
+                    "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]')"
+                    ".getBoundingClientRect().bottom"
+                )
+                page.screenshot(
+                    path=str(target),
+                    clip={"x": 0, "y": 0, "width": 1500, "height": min(bottom + 20, 1900)},
+                )
+                image = Image.open(target).convert("RGB")
+                image = image.resize(
+                    (width, round(image.height * width / image.width)), Image.Resampling.LANCZOS
+                )
+                # an octree palette keeps the colour scales' hues (median cut shifts them)
+                palette = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+                palette.save(target, optimize=True)
+                saved.append(target)
+            browser.close()
+    finally:
+        stop_server(proc)
+    return saved
+
+
+def _idle(page) -> None:
+    page.wait_for_timeout(600)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    page.wait_for_timeout(1500)
+
+
+def _prepare(page, action: str | None) -> None:
+    """Put a page in a state worth a picture."""
+    if action == "explore":
+        page.get_by_role("radiogroup").get_by_text("latent-only rollout", exact=True).click()
+        _idle(page)
+        page.locator(".updatemenu-button").filter(has_text="play").first.click()
+        page.wait_for_timeout(2500)
+        page.locator(".updatemenu-button").filter(has_text="pause").first.click()
+        page.wait_for_timeout(800)
+    elif action == "editor":
+        page.get_by_role("button", name="apply", exact=True).click()
+        _idle(page)
+    elif action == "playground":
+        page.get_by_role("radiogroup").get_by_text("same latent, other ν and velocity").click()
+        _idle(page)
+        page.get_by_role("button", name="step ×10").click()
+        _idle(page)
+        page.get_by_role("button", name="step ×10").click()
+        _idle(page)
+    elif action == "compare":
+        thumb = page.locator('[data-testid="stSlider"]').filter(has_text="time cursor")
+        thumb.get_by_role("slider").first.focus()
+        for _ in range(6):
+            thumb.get_by_role("slider").first.press("ArrowRight")
+        _idle(page)
+
+
 def render(latency: dict, rows: list[dict], what: str, args: argparse.Namespace) -> str:
     p50, p95 = percentiles(latency["edit"])
     page50, page95 = percentiles(latency["page"])
@@ -277,8 +370,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=DOC)
     parser.add_argument("--no-write", action="store_true", help="print the section only")
+    parser.add_argument(
+        "--screenshots", type=Path, default=None,
+        help="only save a screenshot of every page to this folder (e.g. docs/img)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.screenshots is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            env, _ = models_and_data(Path(tmp))
+            for path in screenshots(env, args.screenshots):
+                print(path, f"{path.stat().st_size / 1e3:.0f} kB")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         env, what = models_and_data(Path(tmp))
         latency = browser_side(env, args.edits)

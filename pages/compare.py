@@ -38,10 +38,9 @@ mode = c1.radio(
     horizontal=True,
     key="compare_mode",
 )
+options = [n for n in (10, 20, 40, 60) if n < case.n_times] or [case.n_times - 1]
 n_steps = c2.select_slider(
-    "frames",
-    [n for n in (10, 20, 40, 60) if n < case.n_times] or [case.n_times - 1],
-    key="compare_frames",
+    "frames", options, value=20 if 20 in options else options[-1], key="compare_frames"
 )
 start = c3.number_input("start frame", 0, case.n_times - 1 - n_steps, 0, key="compare_start")
 
@@ -61,9 +60,9 @@ with widgets.guard("the comparison"), st.spinner("running every model over the w
     t = st.slider("time cursor (frames after the start)", 0, n_steps, 0, key="compare_t")
     channel = models[0].model.config.in_channels[0]
     fields, errors = views.compare_panels(case, truth, preds, t, channel)
-    st.plotly_chart(fields, key="compare_fields")
-    st.plotly_chart(errors, key="compare_errors")
-    st.plotly_chart(
+    widgets.show(fields, "compare_fields")
+    widgets.show(errors, "compare_errors")
+    widgets.show(
         views.compare_curves(case, truth, preds, start, n_steps, t, full),
         key="compare_curve",
         on_select=_cursor_from_curve,

@@ -33,7 +33,7 @@ n_frames = c2.select_slider(
 start = c3.slider("start frame", 0, case.n_times - 1 - n_frames, 0, key="explore_start")
 with widgets.guard("the time view"), st.spinner(f"running {loaded.name} over {n_frames} frames …"):
     fig = views.scrub_view(loaded, case, mode, start, n_frames)
-    st.plotly_chart(fig, key="explore_fig")
+    widgets.show(fig, "explore_fig")
     field_units = widgets.units(loaded.model.config.in_channels[0])["field"]
     st.caption(
         f"Colour bars: field and |error| in {field_units}"

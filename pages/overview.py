@@ -34,7 +34,7 @@ if loaded is not None and case is not None:
         if fig is None:
             st.info(f"{widgets.MODEL_LABELS[loaded.name]} has a vector latent, not a grid to draw.")
         else:
-            st.plotly_chart(fig, key="overview_pipeline")
+            widgets.show(fig, "overview_pipeline")
             st.caption(
                 f"Left to right: the field at t = {case.coords['t'][t]:.2f} "
                 f"({views.time_unit(case)}), its latent, the latent one solver step later, and "

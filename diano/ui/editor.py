@@ -36,7 +36,7 @@ from diano.latent_edit import (
 from diano.ui.cache import LoadedModel, load_case, load_model, model_truth, samples_key
 from diano.ui.state import EditorState, page_state
 from diano.ui.views import coords, latent_grid, length_unit
-from diano.ui.widgets import units
+from diano.ui.widgets import show, units
 from diano.viz import (
     Panel,
     cell_of_point,
@@ -192,9 +192,7 @@ def edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
             length_unit=length_unit(case),
             height=420,
         )
-        st.plotly_chart(
-            fig, key="editor_grid", on_select="rerun", selection_mode=("points", "box", "lasso")
-        )
+        show(fig, key="editor_grid", on_select="rerun", selection_mode=("points", "box", "lasso"))
         st.caption(
             f"{len(state.selected)} cell(s) selected (click, box or lasso) · green dashes: "
             "where the latent reads as the field"
@@ -209,7 +207,7 @@ def edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
             Panel("after the edits", after, x, y),
             Panel("difference after − before", after - before, x, y),
         ]
-        st.plotly_chart(
+        show(
             panel_figure(
                 panels,
                 units=units(loaded.model.config.in_channels[0]),
@@ -241,7 +239,7 @@ def saliency_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     device = next(loaded.model.parameters()).device
     sal = saliency(lambda v: loaded.model.decode(v, output_shape=shape), z.to(device), (row, col))
     field = decode(loaded, z, shape)[0]
-    st.plotly_chart(
+    show(
         saliency_figure(
             field,
             x,
@@ -277,7 +275,7 @@ def vortex_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     delta = (z_new - state.base)[0]
     yc, xc = grid.centres()
     decoded = decode(loaded, z_new, tuple(case.spatial_shape))[0]
-    st.plotly_chart(
+    show(
         panel_figure(
             [
                 Panel("field with the vortex", edited[0], x, y),
@@ -313,7 +311,7 @@ def readability_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
     pooled = pool_to(truth, grid.shape, case.mask)
     latent = state.base[0, 0].numpy()
     corr = latent_correlation(latent, pooled, region)
-    st.plotly_chart(
+    show(
         latent_vs_truth_figure(
             pooled,
             latent,

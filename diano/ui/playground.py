@@ -36,7 +36,7 @@ from diano.ui.editor import STATE_KEY as EDITOR_KEY
 from diano.ui.editor import decode, latent_grid
 from diano.ui.state import Fork, PlaygroundState, page_state
 from diano.ui.views import coords, length_unit, time_unit, trained_horizon
-from diano.ui.widgets import units
+from diano.ui.widgets import show, units
 from diano.viz import Panel, error_curve_figure, panel_figure, spectrum_figure
 
 FORK_B = ("edited latent, same settings", "same latent, other ν and velocity")
@@ -202,7 +202,7 @@ def forks_view(loaded: LoadedModel, case: FlowData, t: int, state: PlaygroundSta
         Panel("latent B", b.latents[k][0, 0].numpy(), xc, yc, "latent"),
     ]
     u = units(loaded.model.config.in_channels[0])
-    st.plotly_chart(
+    show(
         panel_figure(
             panels,
             units=u,
@@ -220,7 +220,7 @@ def forks_view(loaded: LoadedModel, case: FlowData, t: int, state: PlaygroundSta
     curves = {a.label: np.asarray(a.errors), b.label: np.asarray(b.errors)}
     curves.update(reference_curves(truth, t, n_ref, case.mask))
     horizon = trained_horizon(loaded)
-    st.plotly_chart(
+    show(
         error_curve_figure(
             axis,
             curves,
@@ -251,7 +251,7 @@ def physics_view(
         pooled = pool_to(truth[t + k, 0], tuple(z.shape), case.mask)
         spectra["truth on the latent grid"] = _spectrum(torch.as_tensor(pooled))
     left, right = st.columns(2)
-    left.plotly_chart(spectrum_figure(spectra), key="pg_spectrum")
+    show(spectrum_figure(spectra), "pg_spectrum", left)
     shape, box = marching_latent(loaded.model)
     solver = build_solver(settings, shape, box)
     n = min(60, truth.shape[0] - 1 - t)
@@ -264,8 +264,9 @@ def physics_view(
         marched = torch.cat(state.forks["A"].latents[: n + 1])
         curves["marched latent A"] = latent_residual(solver, marched, settings.dt)
     if curves:
-        right.plotly_chart(
-            error_curve_figure(
+        show(
+            container=right,
+            figure=error_curve_figure(
                 times[1:],
                 {name: c.numpy() for name, c in curves.items()},
                 y_title="relative PDE residual",

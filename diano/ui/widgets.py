@@ -155,3 +155,14 @@ def guard(what: str) -> Iterator[None]:
     except Exception as exc:
         LOG.exception("%s failed", what)
         st.error(f"{what} failed ({type(exc).__name__}: {exc}); the rest of the app still works")
+
+
+def show(figure, key: str, container=None, **kwargs):
+    """Draw a plotly figure as built: Streamlit's chart theme would replace the colour
+    scales' ends (a diverging field scale must stay white at zero, |error| black at zero).
+
+    Returns what ``st.plotly_chart`` returns (the selection state with ``on_select``).
+    """
+    target = container if container is not None else st
+    config = {"displaylogo": False}
+    return target.plotly_chart(figure, key=key, theme=None, config=config, **kwargs)

@@ -114,7 +114,7 @@ def error_curve_figure(
             opacity=0.35,
             line_width=0,
             annotation_text="past the trained horizon",
-            annotation_position="top left",
+            annotation_position="bottom right",
         )
     fig.update_layout(
         template=TEMPLATE,

@@ -92,6 +92,58 @@ def _first_run(cols: list[int]) -> list[int]:
     return run
 
 
+def _colour_axes(
+    panels: Sequence[Panel],
+    units: Mapping[str, str],
+    domains: Sequence[Sequence[float]],
+    y_bottom: float,
+    plot_px: float,
+) -> tuple[dict[str, str], dict[str, dict]]:
+    """One colour axis per colour group, its horizontal colour bar under the group's first
+    run of adjacent panels, below the x-axis title.
+
+    Args:
+        panels: the panels, left to right.
+        units: colour-bar title per group.
+        domains: x domain (paper units) of each panel.
+        y_bottom: bottom of the panels' row (paper units).
+        plot_px: height of the plotting area in pixels (converts pixel offsets to paper).
+
+    Returns:
+        ``scale -> axis name`` and ``axis name -> layout entry``.
+    """
+    groups: dict[str, list[int]] = {}
+    for i, p in enumerate(panels):
+        groups.setdefault(p.scale, []).append(i)
+    names, axes = {}, {}
+    for k, (scale, members) in enumerate(groups.items(), start=1):
+        name = "coloraxis" if k == 1 else f"coloraxis{k}"
+        names[scale] = name
+        run = _first_run(members)
+        x0, x1 = domains[run[0]][0], domains[run[-1]][1]
+        axis = coloraxis(
+            _limits(panels, scale),
+            SCALES[scale][0],
+            units.get(scale, scale),
+            x=(x0 + x1) / 2,
+            y=y_bottom - 52.0 / plot_px,
+            length=0.9 * (x1 - x0),
+        )
+        axis["colorbar"].update(
+            orientation="h", yanchor="top", xanchor="center", thickness=10, nticks=5
+        )
+        axis["colorbar"]["title"]["side"] = "bottom"
+        axes[name] = axis
+    return names, axes
+
+
+def _axis_titles(length_unit: str, first: bool) -> tuple[dict, dict]:
+    """x and y axis settings of one equal-aspect panel (y title on the first only)."""
+    x = {"title": {"text": f"x / {length_unit}"}, "constrain": "domain"}
+    y = {"title": {"text": f"y / {length_unit}" if first else None}, "constrain": "domain"}
+    return x, y
+
+
 def _layout_panels(
     fig: go.Figure,
     panels: Sequence[Panel],
@@ -100,44 +152,28 @@ def _layout_panels(
     row: int,
     plot_px: float,
 ) -> dict[str, str]:
-    """Equal-aspect axes and one horizontal colour bar per colour group, placed under the
-    group's first run of adjacent panels, below the x-axis title (``plot_px`` is the height
-    of the plotting area in pixels, to convert the pixel offset to paper units)."""
-    groups: dict[str, list[int]] = {}
-    for col, p in enumerate(panels, start=1):
-        groups.setdefault(p.scale, []).append(col)
+    """Equal-aspect axes and colour axes for a row of panels in a ``make_subplots`` grid."""
+    domains = []
+    for col in range(1, len(panels) + 1):
+        sub = fig.get_subplot(row, col)
+        x, y = _axis_titles(length_unit, col == 1)
         # "xaxis3" -> "x3": equal aspect ratio against this panel's own x axis
-        anchor = fig.get_subplot(row, col).xaxis.plotly_name.replace("axis", "")
-        fig.update_xaxes(title_text=f"x / {length_unit}", row=row, col=col, constrain="domain")
-        fig.update_yaxes(
-            title_text=f"y / {length_unit}" if col == 1 else None,
-            row=row,
-            col=col,
-            scaleanchor=anchor,
-            constrain="domain",
-        )
-    names: dict[str, str] = {}
-    for k, (scale, cols) in enumerate(groups.items(), start=1):
-        name = "coloraxis" if k == 1 else f"coloraxis{k}"
-        names[scale] = name
-        run = _first_run(cols)
-        first = fig.get_subplot(row, run[0]).xaxis.domain
-        last = fig.get_subplot(row, run[-1]).xaxis.domain
-        y_bottom = fig.get_subplot(row, run[0]).yaxis.domain[0]
-        axis = coloraxis(
-            _limits(panels, scale),
-            SCALES[scale][0],
-            units.get(scale, scale),
-            x=(first[0] + last[1]) / 2,
-            y=y_bottom - 44.0 / plot_px,
-            length=0.9 * (last[1] - first[0]),
-        )
-        axis["colorbar"].update(
-            orientation="h", yanchor="top", xanchor="center", thickness=10, nticks=5
-        )
-        axis["colorbar"]["title"]["side"] = "bottom"
-        fig.layout[name] = axis
+        y["scaleanchor"] = sub.xaxis.plotly_name.replace("axis", "")
+        fig.layout[sub.xaxis.plotly_name].update(x)
+        fig.layout[sub.yaxis.plotly_name].update(y)
+        domains.append(sub.xaxis.domain)
+    y_bottom = fig.get_subplot(row, 1).yaxis.domain[0]
+    names, axes = _colour_axes(panels, units, domains, y_bottom, plot_px)
+    fig.update_layout(axes)
     return names
+
+
+def panel_axes(fig: go.Figure, index: int) -> tuple[str, str, tuple[float, float]]:
+    """Axis references ``("x2", "y2")`` and x domain of panel ``index`` (0-based) of a
+    :func:`panel_figure`, for adding traces, shapes or annotations to that panel."""
+    suffix = "" if index == 0 else str(index + 1)
+    domain = tuple(fig.layout[f"xaxis{suffix}"].domain)
+    return f"x{suffix}", f"y{suffix}", (float(domain[0]), float(domain[1]))
 
 
 def panel_figure(
@@ -148,8 +184,12 @@ def panel_figure(
     max_size: int | None = 128,
     height: int = 380,
     title: str | None = None,
+    spacing: float = 0.04,
 ) -> go.Figure:
     """A row of heatmaps; panels with the same ``scale`` share colour limits and bar.
+
+    The layout is written in one piece (no ``make_subplots``), which keeps building the
+    figure fast enough to redraw it on every latent edit.
 
     Args:
         panels: the heatmaps, left to right (``data`` ``(H, W)``).
@@ -158,22 +198,52 @@ def panel_figure(
         max_size: fields larger than this are box-averaged for display.
         height: figure height in pixels.
         title: figure title.
+        spacing: gap between panels (fraction of the width).
     """
     _check(panels)
-    fig = make_subplots(
-        rows=1,
-        cols=len(panels),
-        subplot_titles=[p.title for p in panels],
-        horizontal_spacing=0.04,
+    n = len(panels)
+    width = (1.0 - spacing * (n - 1)) / n
+    domains = [(i * (width + spacing), i * (width + spacing) + width) for i in range(n)]
+    margin = {"t": 60 if title else 40, "b": 120}
+    names, axes = _colour_axes(
+        panels, units or {}, domains, 0.0, height - margin["t"] - margin["b"]
     )
-    margin = {"t": 60 if title else 40, "b": 110}
-    names = _layout_panels(
-        fig, panels, units or {}, length_unit, row=1, plot_px=height - margin["t"] - margin["b"]
-    )
-    for col, p in enumerate(panels, start=1):
-        fig.add_trace(_heatmap(p, p.data, names[p.scale], max_size), row=1, col=col)
-    fig.update_layout(template=TEMPLATE, height=height, title=title, margin=margin)
-    return fig
+    layout: dict = {
+        "template": TEMPLATE,
+        "height": height,
+        "title": {"text": title} if title else None,
+        "margin": margin,
+        "annotations": [],
+        **axes,
+    }
+    data = []
+    for i, (p, domain) in enumerate(zip(panels, domains, strict=True)):
+        suffix = "" if i == 0 else str(i + 1)
+        x, y = _axis_titles(length_unit, i == 0)
+        layout[f"xaxis{suffix}"] = {**x, "domain": list(domain), "anchor": f"y{suffix}"}
+        layout[f"yaxis{suffix}"] = {
+            **y,
+            "domain": [0.0, 1.0],
+            "anchor": f"x{suffix}",
+            "scaleanchor": f"x{suffix}",
+        }
+        layout["annotations"].append(
+            {
+                "text": p.title,
+                "x": (domain[0] + domain[1]) / 2,
+                "y": 1.0,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 14},
+            }
+        )
+        trace = _heatmap(p, p.data, names[p.scale], max_size)
+        trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+        data.append(trace)
+    return go.Figure(data=data, layout=layout)
 
 
 def _heatmap(p: Panel, data: np.ndarray, axis: str, max_size: int | None) -> go.Heatmap:
@@ -270,7 +340,7 @@ def scrub_figure(
             opacity=0.35,
             line_width=0,
             annotation_text="past the trained horizon",
-            annotation_position="top left",
+            annotation_position="bottom right",
             row=2,
             col=1,
         )
@@ -321,7 +391,9 @@ def scrub_figure(
             {
                 "active": current,
                 "steps": steps,
-                "currentvalue": {"prefix": f"t ({time_unit}) = "},
+                # one tick per frame is too many labels: only the current value is written
+                "font": {"color": "rgba(0,0,0,0)"},
+                "currentvalue": {"prefix": f"t ({time_unit}) = ", "font": {"color": "#333"}},
                 "pad": {"t": 45},
                 "y": 0,
                 "len": 0.85,

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from diano.latent_edit import LatentGrid
-from diano.viz.fields import Panel, panel_figure
+from diano.viz.fields import Panel, panel_axes, panel_figure
 from diano.viz.style import LATENT_SCALE, TEMPLATE, symmetric_limits
 
 
@@ -83,7 +83,7 @@ def latent_editor_figure(
     plot_px = height - 100
     size = max(4.0, 0.96 * plot_px / max(grid.shape))
     index = {cell_of_point(i, grid): i for i in range(latent.size)}
-    fig = go.Figure(
+    traces = [
         go.Scatter(
             x=xx.ravel().astype(np.float32),
             y=yy.ravel().astype(np.float32),
@@ -107,9 +107,9 @@ def latent_editor_figure(
             name="latent",
             showlegend=False,
         )
-    )
+    ]
     for label, (x, y) in (markers or {}).items():
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=[x],
                 y=[y],
@@ -126,31 +126,25 @@ def latent_editor_figure(
         box = region_outline(region, grid)
         if box is not None:
             shapes.append(_outline_shape(box))
-    fig.update_layout(
-        template=TEMPLATE,
-        height=height,
-        title=title,
-        shapes=shapes,
-        dragmode="select",
-        clickmode="event+select",
-        xaxis={
-            "title": f"x / {length_unit}",
-            "range": list(grid.x_range),
-            "constrain": "domain",
-            "showgrid": False,
-            "zeroline": False,
-        },
-        yaxis={
-            "title": f"y / {length_unit}",
+    axis = {"constrain": "domain", "showgrid": False, "zeroline": False}
+    # the layout in one piece: building it key by key costs more than the whole figure
+    layout = {
+        "template": TEMPLATE,
+        "height": height,
+        "title": {"text": title} if title else None,
+        "shapes": shapes,
+        "dragmode": "select",
+        "clickmode": "event+select",
+        "xaxis": {**axis, "title": {"text": f"x / {length_unit}"}, "range": list(grid.x_range)},
+        "yaxis": {
+            **axis,
+            "title": {"text": f"y / {length_unit}"},
             "range": list(grid.y_range),
             "scaleanchor": "x",
-            "constrain": "domain",
-            "showgrid": False,
-            "zeroline": False,
         },
-        margin={"t": 50 if title else 30, "b": 50, "l": 60, "r": 20},
-    )
-    return fig
+        "margin": {"t": 50 if title else 30, "b": 50, "l": 60, "r": 20},
+    }
+    return go.Figure(data=traces, layout=layout)
 
 
 def pipeline_figure(
@@ -183,18 +177,20 @@ def pipeline_figure(
     ]
     fig = panel_figure(panels, units=units, length_unit=length_unit, height=height)
     for i, label in enumerate(("encoder", "PDE solver", "decoder")):
-        left = fig.get_subplot(1, i + 1).xaxis.domain[1]
-        right = fig.get_subplot(1, i + 2).xaxis.domain[0]
+        left = panel_axes(fig, i)[2][1]
+        right = panel_axes(fig, i + 1)[2][0]
         fig.add_annotation(
             x=(left + right) / 2,
-            y=1.13,
+            y=1.0,
+            yshift=26,
             xref="paper",
             yref="paper",
+            yanchor="bottom",
             text=f"<b>→ {label} →</b>",
             showarrow=False,
             font={"size": 12, "color": "#444"},
         )
-    fig.update_layout(margin={"t": 70})
+    fig.update_layout(margin={"t": 75})
     return fig
 
 
@@ -221,18 +217,19 @@ def saliency_figure(
         length_unit=length_unit,
         height=height,
     )
-    for col in (1, 2):
+    for index in (0, 1):
+        xref, yref, _ = panel_axes(fig, index)
         fig.add_trace(
             go.Scatter(
                 x=[point[0]],
                 y=[point[1]],
+                xaxis=xref,
+                yaxis=yref,
                 mode="markers",
                 marker={"symbol": "x-thin", "size": 14, "line": {"width": 3, "color": "#00c853"}},
                 showlegend=False,
                 hoverinfo="skip",
-            ),
-            row=1,
-            col=col,
+            )
         )
     return fig
 
@@ -267,13 +264,7 @@ def latent_vs_truth_figure(
     if region is not None:
         box = region_outline(region, grid)
         if box is not None:
-            for col in (1, 2):
-                sub = fig.get_subplot(1, col)
-                fig.add_shape(
-                    _outline_shape(
-                        box,
-                        sub.xaxis.plotly_name.replace("axis", ""),
-                        sub.yaxis.plotly_name.replace("axis", ""),
-                    )
-                )
+            for index in (0, 1):
+                xref, yref, _ = panel_axes(fig, index)
+                fig.add_shape(_outline_shape(box, xref, yref))
     return fig

@@ -12,14 +12,33 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+
+
+def streamlit_safe(name: str) -> list[list]:
+    """Plotly's named colour scale as an explicit list that Streamlit draws unchanged.
+
+    Streamlit's chart component replaces the colour strings ``#000001`` … ``#000030``
+    anywhere in a figure with its theme colours (they are its placeholders), and
+    Inferno starts at ``#000004``; such a colour is nudged to an indistinguishable one.
+    """
+    from plotly.colors import get_colorscale
+
+    scale = []
+    for position, colour in get_colorscale(name):
+        if isinstance(colour, str) and colour.lower().startswith("#0000"):
+            colour = "#01" + colour[3:]
+        scale.append([position, colour])
+    return scale
+
+
 #: physical fields (vorticity and the like): diverging, zero in white
-FIELD_SCALE = "RdBu_r"
+FIELD_SCALE = streamlit_safe("RdBu_r")
 #: the latent, on its own scale (it matches the field's pattern, not its units)
-LATENT_SCALE = "PuOr_r"
+LATENT_SCALE = streamlit_safe("PuOr_r")
 #: |error| maps, from zero
-ERROR_SCALE = "Inferno"
+ERROR_SCALE = streamlit_safe("Inferno")
 #: saliency and other non-negative sensitivities
-SALIENCY_SCALE = "Viridis"
+SALIENCY_SCALE = streamlit_safe("Viridis")
 
 #: line colours, one per model and for the reference forecasts
 MODEL_COLOURS = {

@@ -200,3 +200,12 @@ def test_pipeline_saliency_and_latent_vs_truth_figures() -> None:
     # each on its own colour scale: the latent's limits are five times the truth's
     assert fig.layout.coloraxis2.cmax == pytest.approx(5 * fig.layout.coloraxis.cmax, rel=1e-5)
     assert len(fig.layout.shapes) == 2
+
+
+def test_colour_scales_avoid_streamlit_placeholder_colours() -> None:
+    from diano.viz.style import ERROR_SCALE, FIELD_SCALE, LATENT_SCALE, SALIENCY_SCALE
+
+    placeholders = {f"#0000{i:02d}" for i in range(1, 31)}
+    for scale in (ERROR_SCALE, FIELD_SCALE, LATENT_SCALE, SALIENCY_SCALE):
+        assert all(colour.lower() not in placeholders for _, colour in scale)
+    assert ERROR_SCALE[0][1] == "#010004"  # Inferno's black, nudged
