@@ -13,7 +13,6 @@ import numpy as np
 import plotly.graph_objects as go
 
 
-
 def streamlit_safe(name: str) -> list[list]:
     """Plotly's named colour scale as an explicit list that Streamlit draws unchanged.
 
