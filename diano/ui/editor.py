@@ -47,6 +47,8 @@ from diano.viz import (
 )
 
 TOOLS = ("Gaussian bump", "set region", "scale region", "Fourier modes")
+#: cells along the longer side of the live decoded field (the decoder emits any grid)
+LIVE_GRID = 64
 STATE_KEY = "editor"
 
 
@@ -87,6 +89,24 @@ def decode(loaded: LoadedModel, z: torch.Tensor, shape: tuple[int, int]) -> np.n
             memo.clear()
         memo[key] = u[0].cpu().numpy()
     return memo[key]
+
+
+def output_grid(
+    case: FlowData, full: bool
+) -> tuple[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+    """Grid the live view decodes onto, ``(H, W)``, and its cell centres ``(x, y)``.
+
+    The case's own grid when ``full`` or already small; otherwise at most :data:`LIVE_GRID`
+    cells along the longer side over the same box (half the decoding time at 128×128).
+    """
+    x, y = coords(case)
+    h, w = case.spatial_shape
+    if full or max(h, w) <= LIVE_GRID:
+        return (h, w), (x, y)
+    factor = LIVE_GRID / max(h, w)
+    shape = (max(1, round(h * factor)), max(1, round(w * factor)))
+    yc, xc = LatentGrid.from_coords(shape, x, y).centres()
+    return shape, (xc, yc)
 
 
 def _selection(grid: LatentGrid) -> tuple[tuple[int, int], ...] | None:
@@ -171,13 +191,20 @@ def edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
             pending, markers = _tool_edit(tool, grid, state, scale)
         with c_actions:
             preview = st.toggle("preview the tool before applying", False, key="preview")
+            full = st.toggle(
+                "decode at full resolution",
+                False,
+                key="editor_full",
+                help=f"Off: the decoder emits the field on a {LIVE_GRID}-cell grid, "
+                "which is faster; the decoder can produce any grid.",
+            )
             _apply_buttons(state, pending)
         done = state.history.describe()
         st.caption("edits in effect: " + ("; ".join(done) if done else "none"))
     current = edited_latent(state, grid)
     previewing = preview and pending is not None
     shown = pending.apply(current, grid) if previewing else current
-    shape = tuple(case.spatial_shape)
+    shape, (x_out, y_out) = output_grid(case, full)
     before = decode(loaded, state.base, shape)[0]
     after = decode(loaded, shown, shape)[0]
     left, right = figures.columns([1, 1.8])
@@ -203,9 +230,9 @@ def edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
         if previewing:
             title += " · previewing the tool"
         panels = [
-            Panel("before (encoded truth)", before, x, y),
-            Panel("after the edits", after, x, y),
-            Panel("difference after − before", after - before, x, y),
+            Panel("before (encoded truth)", before, x_out, y_out),
+            Panel("after the edits", after, x_out, y_out),
+            Panel("difference after − before", after - before, x_out, y_out),
         ]
         show(
             panel_figure(

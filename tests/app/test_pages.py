@@ -232,3 +232,27 @@ def test_missing_samples_are_a_message(app_env, tmp_path, monkeypatch) -> None:
     assert "no sample data for cylinder2d" in texts(at)
     for page in PAGES:
         goto(at, page)
+
+
+def test_live_editor_decodes_on_a_coarser_grid_unless_full() -> None:
+    import numpy as np
+
+    from diano.data import FlowData
+    from diano.ui.editor import LIVE_GRID, output_grid
+
+    n = 128
+    x = -2.0 + 8.0 / n * (np.arange(n) + 0.5)
+    case = FlowData(
+        fields=np.zeros((2, 1, n, n), np.float32),
+        channels=("vorticity",),
+        mask=np.ones((n, n), bool),
+        coords={"t": np.arange(2.0), "x": x, "y": x - 2.0},
+        units={"t": "D/U", "x": "D", "y": "D"},
+    )
+    shape, (xc, yc) = output_grid(case, full=False)
+    assert shape == (LIVE_GRID, LIVE_GRID) and len(xc) == LIVE_GRID
+    # the same box: the coarse cells' centres sit between pairs of fine ones
+    assert xc[0] == pytest.approx((x[0] + x[1]) / 2)
+    assert yc[-1] == pytest.approx((x[-2] + x[-1]) / 2 - 2.0)
+    shape, (xf, _) = output_grid(case, full=True)
+    assert shape == (n, n) and np.array_equal(xf, x)
