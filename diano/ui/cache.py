@@ -166,7 +166,7 @@ def model_truth(case: FlowData, loaded: LoadedModel) -> np.ndarray:
     return case.fields[:, index]
 
 
-@st.cache_resource(show_spinner=False, max_entries=48)
+@st.cache_resource(show_spinner=False, max_entries=24)
 def _prediction(
     model_key: tuple, case_key: tuple, mode: str, start: int, n_steps: int
 ) -> Prediction:

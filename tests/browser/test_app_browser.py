@@ -115,6 +115,17 @@ def test_solver_playground_steps(page, app_url: str) -> None:
     wait_idle(page)
     body = page.inner_text("body")
     assert re.search(r"CFL per sub-step", body)
+    # play marches on its own (a timed fragment); pause stops it
+    page.get_by_role("button", name="play").click()
+    page.get_by_role("button", name="pause").wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => /(\\d+) step\\(s\\) marched/.test(document.body.innerText) && "
+        "+document.body.innerText.match(/(\\d+) step\\(s\\) marched/)[1] >= 14",
+        timeout=60_000,
+    )
+    page.get_by_role("button", name="pause").click()
+    page.get_by_role("button", name="play").wait_for(timeout=30_000)
+    wait_idle(page)
     assert_clean(page)
     shot(page, "playground")
 
