@@ -1,7 +1,8 @@
 """Pure plotly figure builders: arrays in, ``go.Figure`` out (no streamlit, no session state).
 
-- ``fields``: :class:`Panel`, :func:`panel_figure` (heatmaps with shared colour scales),
-  :func:`scrub_figure` (prebuilt frames, slider and play/pause, error curve with a cursor);
+- ``fields``: :class:`Panel`, :func:`panel_figure` (heatmaps with shared colour scales);
+- ``scrub``: :func:`scrub_figure` (prebuilt frames, slider and play/pause, error curve with
+  a cursor);
 - ``curves``: :func:`error_curve_figure`, :func:`spectrum_figure`;
 - ``latent``: :func:`latent_editor_figure` (selectable grid of squares),
   :func:`pipeline_figure`, :func:`saliency_figure`, :func:`latent_vs_truth_figure`;
@@ -13,7 +14,7 @@ Importing ``diano`` never imports this package; the app does.
 from __future__ import annotations
 
 from diano.viz.curves import error_curve_figure, spectrum_figure
-from diano.viz.fields import Panel, panel_figure, scrub_figure
+from diano.viz.fields import Panel, panel_axes, panel_figure
 from diano.viz.latent import (
     cell_of_point,
     latent_editor_figure,
@@ -22,6 +23,7 @@ from diano.viz.latent import (
     region_outline,
     saliency_figure,
 )
+from diano.viz.scrub import scrub_figure
 from diano.viz.style import compact, positive_limits, symmetric_limits
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "error_curve_figure",
     "latent_editor_figure",
     "latent_vs_truth_figure",
+    "panel_axes",
     "panel_figure",
     "pipeline_figure",
     "positive_limits",
