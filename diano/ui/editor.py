@@ -167,6 +167,8 @@ def _apply_buttons(state: EditorState, pending) -> None:
         state.history = state.history.reset()
         state.selected = ()
         state.applied += 1
+    if st.button("clear selection", key="editor_clear", disabled=not state.selected):
+        state.selected = ()
 
 
 @st.fragment
@@ -178,8 +180,10 @@ def edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     x, y = coords(case)
     region = readable_region(grid, case.mask, x, y)
     picked = _selection(grid)
-    if picked is not None and picked != state.last_pick:
-        # a new selection on the grid; the chart keeps reporting it on later reruns
+    if picked and picked != state.last_pick:
+        # A new selection on the grid. The chart keeps reporting it on later reruns, and
+        # reports an empty one whenever its figure changes, so only a new, non-empty pick
+        # replaces the cells ("clear selection" and "reset" empty them).
         state.selected = state.last_pick = picked
     scale = float(state.base[0, 0].abs().max()) or 1.0
     figures, controls = st.container(), st.container()

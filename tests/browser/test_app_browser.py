@@ -138,3 +138,25 @@ def test_compare_models(page, app_url: str) -> None:
     assert "rel-L2 (mean)" in body or "rel-L2" in body
     assert_clean(page)
     shot(page, "compare")
+
+
+def test_box_select_cells_and_scale_them(page, app_url: str) -> None:
+    open_page(page, app_url + "/latent_editor", "Latent editor")
+    grid = page.locator('[data-testid="stPlotlyChart"]').first.locator(".nsewdrag").first
+    box = grid.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.25
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + box["width"] * 0.3, y0 + box["height"] * 0.5, steps=8)
+    page.mouse.up()
+    page.get_by_text(re.compile(r"[1-9]\d* cell\(s\) selected")).wait_for(timeout=30_000)
+    wait_idle(page)
+    page.get_by_text("scale region", exact=True).click()
+    wait_idle(page)
+    page.get_by_role("button", name="apply", exact=True).click()
+    page.get_by_text(re.compile(r"edits in effect: scale \d+ cell\(s\) by")).wait_for(
+        timeout=30_000
+    )
+    wait_idle(page)
+    assert_clean(page)
+    shot(page, "latent_editor_region")
