@@ -19,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "diano.checkpoints",
         "list or verify the shipped checkpoints against the manifest",
     ),
+    "generate": (
+        "diano.data.generate",
+        "make a benchmark data set with the lattice-Boltzmann generators",
+    ),
 }
 
 
