@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "diano.data.generate",
         "make a benchmark data set with the lattice-Boltzmann generators",
     ),
+    "train": (
+        "diano.training.command",
+        "train a model on a generated data set and write its checkpoint",
+    ),
 }
 
 

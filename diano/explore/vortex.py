@@ -90,7 +90,7 @@ def vortex_street(
     n: int = 64,
     n_times: int = 60,
     re: float = 180.0,
-    snapshot_dt: float = 0.0525,
+    snapshot_dt: float = 0.05,
     speed: float = 0.85,
 ) -> dict:
     """A convecting street of Lamb–Oseen vortices behind a unit cylinder, for tests and demos.

@@ -115,7 +115,7 @@ class AdvectionPDE:
     """
 
     nu: float = 2.0e-4
-    velocity: tuple[float, ...] = (0.5578125, 0.0)
+    velocity: tuple[float, ...] = (0.53125, 0.0)
     dt: float = 0.01
     n_substeps: int | str = 1
     scheme: str = "central2"

@@ -38,7 +38,7 @@ DEFAULT_SCENARIO: dict[str, str] = {
 }
 
 #: snapshot spacing of the cylinder data, D/U∞ (≈ 100 snapshots per shedding period)
-CYLINDER_SNAPSHOT_DT = 0.0525
+CYLINDER_SNAPSHOT_DT = 0.05
 #: snapshot spacing of the stenosis data, H/U_mean (100 snapshots per cycle of 12.6 H/U_mean)
 STENOSIS_SNAPSHOT_DT = 0.126
 

@@ -54,7 +54,7 @@ def test_velocity_conversion_matches_hand_computation() -> None:
     )
     assert dt == 0.05
     assert velocity == pytest.approx((1.0 * 0.1 / 4.0 * 2.0 / 0.05, 2.0 * 0.1 / 2.0 / 0.05, 6.0))
-    assert cylinder_pde(CYLINDER_SNAPSHOT_DT).velocity == pytest.approx((0.5578125, 0.0))
+    assert cylinder_pde(CYLINDER_SNAPSHOT_DT).velocity == pytest.approx((0.53125, 0.0))
     with pytest.raises(ConfigError, match="positive"):
         latent_velocity((1.0, 0.0), -0.1, (8.0, 8.0))
 

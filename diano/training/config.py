@@ -1,0 +1,199 @@
+"""Training settings (:class:`TrainConfig`) and the named recipes that fill them in.
+
+A recipe is a named set of overrides on :class:`TrainConfig` (and, for DIANO, on the latent
+PDE); ``diano train ... --preset NAME`` picks one. The recipes encode what was measured to
+work on 2 CPU cores (``reference/method.md`` §11–13):
+
+- ``default``: the measured best for each scenario. Temporal and geometric models train on
+  multi-step latent-only rollouts (a curriculum of the horizon K up to ``k_max``, decoding
+  only a few of the marched steps), plus reconstruction, plus for DIANO a scale-invariant
+  readability tie ``w · (1 − corr(z, pooled truth))`` on the encoded and marched latents.
+- ``paper``: the authors' one-step teacher forcing (K = 1, no tie) with their latent PDE
+  (diagonal advection, ν = 2/Re), kept so that their claims can be checked.
+- ``quick``: a tiny model and a few hundred samples, a CI smoke test (< 2 minutes on CPU).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from diano.errors import ConfigError
+
+TieRegion = Literal["wake", "box"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one model is trained.
+
+    Attributes:
+        epochs: number of epochs (each ``iters_per_epoch`` optimiser steps).
+        iters_per_epoch: optimiser steps per epoch; the validation runs after each epoch.
+        minutes: wall-clock budget; training stops (keeping the best state) when it is spent.
+            The learning-rate schedule and the horizon curriculum follow the larger of the
+            epoch fraction and the time fraction, so a budget-limited run still anneals.
+        batch_size: samples per optimiser step (per process under DDP).
+        lr: peak learning rate of Adam.
+        weight_decay: Adam's (decoupled) weight decay.
+        warmup: fraction of the run with a linear learning-rate warm-up.
+        grad_clip: gradient-norm clip (0 disables).
+        seed: seed of the weights, the sampling and the split.
+        holdout: static split: ``"random"`` 80/20 snapshots (the paper) or ``"time"`` (the
+            last 20 % of each case).
+        train_fraction: share of each case's snapshots (or of all samples) used to train.
+        k_start, k_max: horizon of the rollout loss at the start and at the end of the
+            curriculum (temporal and geometric scenarios); K = 1 is one-step teacher forcing.
+        k_ramp: fraction of the run over which K grows geometrically from ``k_start`` to
+            ``k_max``.
+        n_decoded: marched steps decoded per sample (step 1, step K and random ones between).
+        recon_weight: weight of the reconstruction loss ``D(E(u)) ≈ u``.
+        tie_weight: weight of the readability tie (0 disables; DIANO only).
+        tie_region: where the tie is measured on the cylinder: ``"wake"`` (latent columns from
+            1 D behind the cylinder centre to the window's end) or ``"box"`` (all fluid).
+        patience: epochs without a better validation score before stopping early (0: never).
+        val_samples: validation samples (windows) scored each epoch.
+        num_workers: data-loader worker processes.
+        max_train_samples: cap on the training samples (0: all); the quick preset uses it.
+    """
+
+    epochs: int = 40
+    iters_per_epoch: int = 50
+    minutes: float = 45.0
+    batch_size: int = 8
+    lr: float = 3.0e-3
+    weight_decay: float = 1.0e-5
+    warmup: float = 0.03
+    grad_clip: float = 1.0
+    seed: int = 0
+    holdout: Literal["random", "time"] = "random"
+    train_fraction: float = 0.8
+    k_start: int = 4
+    k_max: int = 100
+    k_ramp: float = 0.6
+    n_decoded: int = 4
+    recon_weight: float = 1.0
+    tie_weight: float = 0.5
+    tie_region: TieRegion = "wake"
+    patience: int = 0
+    val_samples: int = 16
+    num_workers: int = 0
+    max_train_samples: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs >= 1, "epochs must be >= 1"),
+            (self.iters_per_epoch >= 1, "iters_per_epoch must be >= 1"),
+            (self.minutes > 0, "minutes must be > 0"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.lr > 0, "lr must be > 0"),
+            (0 <= self.warmup < 1, "warmup must lie in [0, 1)"),
+            (1 <= self.k_start <= self.k_max, "need 1 <= k_start <= k_max"),
+            (0 < self.k_ramp <= 1, "k_ramp must lie in (0, 1]"),
+            (self.n_decoded >= 1, "n_decoded must be >= 1"),
+            (self.tie_weight >= 0 and self.recon_weight >= 0, "loss weights must be >= 0"),
+            (self.tie_region in ("wake", "box"), "tie_region must be 'wake' or 'box'"),
+            (0 < self.train_fraction < 1, "train_fraction must lie in (0, 1)"),
+            (self.holdout in ("random", "time"), "holdout must be 'random' or 'time'"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"training config: {message}")
+
+    def horizon(self, progress: float) -> int:
+        """Rollout horizon K at ``progress`` ∈ [0, 1] of the run (geometric ramp)."""
+        if self.k_max == self.k_start:
+            return self.k_max
+        f = min(1.0, max(0.0, progress) / self.k_ramp)
+        return int(round(self.k_start * (self.k_max / self.k_start) ** f))
+
+    def lr_factor(self, progress: float) -> float:
+        """Linear warm-up then cosine decay to 2 % of the peak."""
+        import math
+
+        p = min(1.0, max(0.0, progress))
+        if self.warmup > 0 and p < self.warmup:
+            return max(p / self.warmup, 0.01)
+        q = (p - self.warmup) / max(1e-12, 1.0 - self.warmup)
+        return 0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * q))
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ConfigError(f"unknown training settings {unknown}")
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named training recipe.
+
+    Attributes:
+        train: overrides of :class:`TrainConfig` per scenario (``"*"`` applies to all).
+        model_size: preset size of the model (``"default"`` or ``"tiny"``).
+        latent: DIANO latent-PDE recipe: ``"measured"`` (x-advection at the vortex speed,
+            small ν) or ``"paper"`` (diagonal advection, ν = 2/Re).
+        description: one line for ``--help`` and the checkpoint metadata.
+    """
+
+    train: dict[str, dict[str, Any]] = field(default_factory=dict)
+    model_size: str = "default"
+    latent: Literal["measured", "paper"] = "measured"
+    description: str = ""
+
+    def train_config(self, scenario: str, **overrides: Any) -> TrainConfig:
+        values: dict[str, Any] = {}
+        values.update(self.train.get("*", {}))
+        values.update(self.train.get(scenario, {}))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return TrainConfig().replace(**values)
+
+
+_STATIC = {"k_start": 1, "k_max": 1, "tie_weight": 0.0, "batch_size": 8, "iters_per_epoch": 50}
+_MAP = {"k_start": 1, "k_max": 1, "tie_weight": 0.0, "batch_size": 4, "iters_per_epoch": 50}
+
+RECIPES: dict[str, Recipe] = {
+    "default": Recipe(
+        train={"static": _STATIC, "many_to_one": _MAP, "geometric": {"tie_weight": 0.0}},
+        description="measured best: latent-only rollout loss with a horizon curriculum, "
+        "reconstruction and a readability tie (DIANO)",
+    ),
+    "static-tied": Recipe(
+        train={"static": {**_STATIC, "tie_weight": 0.5, "tie_region": "box"}},
+        description="static reconstruction with the latent tied to the pooled input",
+    ),
+    "paper": Recipe(
+        train={
+            "*": {"k_start": 1, "k_max": 1, "tie_weight": 0.0, "recon_weight": 0.0},
+            "static": _STATIC,
+            "many_to_one": _MAP,
+        },
+        latent="paper",
+        description="the authors' recipe: one-step teacher forcing, diagonal advection, nu = 2/Re",
+    ),
+    "quick": Recipe(
+        train={
+            "*": {
+                "epochs": 3,
+                "iters_per_epoch": 6,
+                "minutes": 2.0,
+                "batch_size": 4,
+                "k_start": 2,
+                "k_max": 4,
+                "val_samples": 4,
+                "max_train_samples": 200,
+            },
+            "static": {"k_start": 1, "k_max": 1, "tie_weight": 0.0},
+            "many_to_one": {"k_start": 1, "k_max": 1, "tie_weight": 0.0, "batch_size": 2},
+        },
+        model_size="tiny",
+        description="a tiny model for a smoke test (under 2 minutes on CPU)",
+    ),
+}
+
+
+def recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ConfigError(f"unknown preset {name!r}; known: {sorted(RECIPES)}")
+    return RECIPES[name]

@@ -1,0 +1,167 @@
+"""Training losses for the four scenarios, over fluid cells only.
+
+Every field loss is a mean squared error of *normalised* fields (each channel divided by its
+training standard deviation, the model's own normaliser), averaged over fluid cells:
+
+- static: reconstruction ``D(E(u)) ≈ u``;
+- temporal and geometric: a latent-only rollout. Encode the first snapshot of a window of
+  ``K + 1``, advance the latent ``K`` steps with the model's ``step`` alone (the latent PDE
+  for DIANO, the learned stepper for the baselines), decode a few of the marched steps
+  (step 1, step K and random steps between, so the cost does not grow with K) and compare
+  with the truth; plus the reconstruction of the first snapshot. K = 1 without
+  reconstruction is the paper's one-step teacher forcing;
+- many-to-one: the mapped output ``map(u, v, w) ≈ p``.
+
+The readability tie ``w · (1 − corr(z, pool(ω)))`` (DIANO on a latent grid) uses a Pearson
+correlation per sample, which a shrinking latent cannot lower, on the encoded latent and on
+each decoded marched latent against the pooled truth at the same time.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from diano.metrics import latent_correlation
+from diano.models.base import LatentModel
+from diano.training.config import TrainConfig
+
+
+def takes_mask(fn: Any) -> bool:
+    """True when a model method accepts a ``mask`` keyword (DIANO's do, the baselines' not)."""
+    try:
+        return "mask" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def encode(model: LatentModel, u: Tensor, mask: Tensor | None) -> Tensor:
+    return model.encode(u, mask=mask) if takes_mask(model.encode) else model.encode(u)
+
+
+def map_fields(model: LatentModel, inputs: Tensor, mask: Tensor | None) -> Tensor:
+    return model.map(inputs, mask=mask) if takes_mask(model.map) else model.map(inputs)
+
+
+def normalised_mse(model: LatentModel, pred: Tensor, true: Tensor, mask: Tensor | None) -> Tensor:
+    """Mean over fluid cells and samples of ``((pred − true) / std)²`` (std per channel)."""
+    std = model.out_norm.std.to(pred.dtype).view(1, -1, *([1] * (pred.dim() - 2)))
+    err = ((pred - true) / std) ** 2
+    if mask is None:
+        return err.mean()
+    w = mask.to(err.dtype).expand_as(err)
+    return (err * w).sum() / w.sum().clamp_min(1.0)
+
+
+def decoded_steps(k: int, n_decoded: int, rng: np.random.Generator) -> list[int]:
+    """Steps of a K-step march to decode: 1, K and random ones between (sorted, unique)."""
+    steps = {1, k}
+    middle = np.arange(2, k)
+    extra = min(max(0, n_decoded - len(steps)), middle.size)
+    if extra:
+        steps.update(int(s) for s in rng.choice(middle, size=extra, replace=False))
+    return sorted(steps)
+
+
+@dataclass
+class LossTerms:
+    """The total loss and its parts (floats, for logs)."""
+
+    total: Tensor
+    parts: dict[str, float]
+
+
+class Objective(nn.Module):
+    """The loss of one scenario as a module, so that DDP sees a ``forward``.
+
+    Args:
+        model: the model to train.
+        config: training settings (weights, horizon, decoded steps).
+        tie_region: bool latent-grid mask where the tie is measured, or ``None`` for all
+            cells (ignored unless the tie is on).
+    """
+
+    def __init__(
+        self, model: LatentModel, config: TrainConfig, tie_region: Tensor | None = None
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.config = config
+        self.register_buffer("tie_region", tie_region, persistent=False)
+        self.tie_on = (
+            config.tie_weight > 0
+            and model.name == "diano"
+            and model.scenario in ("static", "temporal")
+        )
+
+    def tie(self, z: Tensor, truth: Tensor, mask: Tensor | None) -> Tensor:
+        """Mean ``1 − corr(z, pooled truth)`` over the batch (first latent channel)."""
+        channels = min(z.shape[1], truth.shape[1])
+        corr = latent_correlation(
+            z[:, :channels], truth[:, :channels], region=self.tie_region, mask=mask
+        )
+        return (1.0 - corr).mean()
+
+    def forward(self, batch: dict[str, Any], k: int = 1, steps: Sequence[int] = (1,)) -> LossTerms:
+        scenario = self.model.scenario
+        if scenario == "many_to_one":
+            return self._map(batch)
+        if scenario == "static":
+            return self._static(batch)
+        return self._rollout(batch, k, steps)
+
+    def _static(self, batch: dict[str, Any]) -> LossTerms:
+        u, mask = batch["u"], batch["mask"]
+        z = encode(self.model, u, mask)
+        rec = normalised_mse(self.model, self.model.decode(z, tuple(u.shape[2:])), u, mask)
+        parts = {"recon": float(rec.detach())}
+        total = rec
+        if self.tie_on:
+            tie = self.tie(z, u, mask)
+            total = total + self.config.tie_weight * tie
+            parts["tie"] = float(tie.detach())
+        return LossTerms(total, parts)
+
+    def _map(self, batch: dict[str, Any]) -> LossTerms:
+        mask = batch["mask"]
+        pred = map_fields(self.model, batch["inputs"], mask)
+        loss = normalised_mse(self.model, pred, batch["target"], mask)
+        return LossTerms(loss, {"map": float(loss.detach())})
+
+    def _rollout(self, batch: dict[str, Any], k: int, steps: Sequence[int]) -> LossTerms:
+        cfg, model = self.config, self.model
+        u, mask = batch["u"], batch["mask"]  # (B, K+1, C, *S), (B, 1, 1, *S)
+        m = mask[:, 0]
+        shape = tuple(u.shape[3:])
+        z = encode(model, u[:, 0], m)
+        total = u.new_zeros(())
+        parts: dict[str, float] = {}
+        ties = []
+        if cfg.recon_weight > 0:
+            rec = normalised_mse(model, model.decode(z, shape), u[:, 0], m)
+            total = total + cfg.recon_weight * rec
+            parts["recon"] = float(rec.detach())
+        if self.tie_on:
+            ties.append(self.tie(z, u[:, 0], m))
+        wanted = set(steps)
+        errors = []
+        for n in range(1, k + 1):
+            z = model.step(z)
+            if n in wanted:
+                errors.append(normalised_mse(model, model.decode(z, shape), u[:, n], m))
+                if self.tie_on:
+                    ties.append(self.tie(z, u[:, n], m))
+        roll = torch.stack(errors).mean()
+        total = total + roll
+        parts["rollout"] = float(roll.detach())
+        if ties:
+            tie = torch.stack(ties).mean()
+            total = total + cfg.tie_weight * tie
+            parts["tie"] = float(tie.detach())
+        return LossTerms(total, parts)

@@ -1,0 +1,209 @@
+"""Training: recipes, losses, the loop (resume, DDP on CPU), the CLI and its errors.
+
+The data are small synthetic vortex streets (:func:`diano.explore.vortex.vortex_street`)
+written as case files, so the tests need no generated set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from diano.checkpoints import load_checkpoint
+from diano.cli import main as cli_main
+from diano.data import write_case
+from diano.errors import CheckpointError, ConfigError, DataError
+from diano.explore.vortex import vortex_street
+from diano.models import build_model
+from diano.models.presets import default_config
+from diano.training import TrainConfig, recipe, train
+from diano.training.command import add_arguments, train_one
+from diano.training.data import tie_region, training_data
+from diano.training.objectives import Objective, decoded_steps
+
+
+def _write_street(folder: Path, re: float, split: str, n_times: int = 40) -> Path:
+    case = vortex_street(n=32, n_times=n_times, re=re)
+    attrs = dict(case["attrs"], split=split, Re=re, St=1.0)  # a 20-snapshot period
+    return write_case(
+        folder / f"cylinder2d_re{re:g}.h5",
+        case["fields"][:, :1],
+        ["vorticity"],
+        case["mask"],
+        case["coords"],
+        attrs,
+    )
+
+
+@pytest.fixture(scope="module")
+def street(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("street")
+    _write_street(folder, 100.0, "train")
+    _write_street(folder, 150.0, "train")
+    _write_street(folder, 180.0, "heldout")
+    return folder
+
+
+def _args(**changes: object) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["cylinder2d", "diano", "--preset", "quick", "--no-progress"])
+    for key, value in changes.items():
+        setattr(args, key, value)
+    return args
+
+
+def test_horizon_curriculum_and_schedule() -> None:
+    cfg = TrainConfig(k_start=4, k_max=100, k_ramp=0.5, warmup=0.1)
+    assert cfg.horizon(0.0) == 4 and cfg.horizon(0.5) == 100 and cfg.horizon(1.0) == 100
+    ks = [cfg.horizon(p) for p in np.linspace(0, 0.5, 11)]
+    assert ks == sorted(ks) and 4 < ks[5] < 100
+    assert cfg.lr_factor(0.05) == pytest.approx(0.5)
+    assert cfg.lr_factor(0.1) == pytest.approx(1.0)
+    assert cfg.lr_factor(1.0) == pytest.approx(0.02)
+    with pytest.raises(ConfigError, match="k_start"):
+        TrainConfig(k_start=5, k_max=2)
+    with pytest.raises(ConfigError, match="unknown preset"):
+        recipe("nope")
+
+
+def test_decoded_steps_include_first_and_last() -> None:
+    rng = np.random.default_rng(0)
+    for k in (1, 2, 3, 10, 100):
+        steps = decoded_steps(k, 4, rng)
+        assert steps[0] == 1 and steps[-1] == k and len(steps) == min(k, 4)
+        assert steps == sorted(set(steps))
+
+
+def test_one_step_recipe_is_teacher_forcing(street: Path) -> None:
+    """K = 1 without reconstruction is the paper's loss: decode(step(encode(u0))) vs u1."""
+    cfg = recipe("paper").train_config("temporal")
+    config = default_config("diano", "cylinder2d", "temporal", size="tiny")
+    model = build_model("diano", config)
+    u = torch.randn(2, 2, 1, 32, 32)
+    mask = torch.ones(2, 1, 1, 32, 32, dtype=torch.bool)
+    terms = Objective(model, cfg)({"u": u, "mask": mask}, 1, [1])
+    pred = model.decode(model.step(model.encode(u[:, 0])), (32, 32))
+    assert float(terms.total.detach()) == pytest.approx(float(((pred - u[:, 1]) ** 2).mean().detach()), rel=1e-5)
+    assert set(terms.parts) == {"rollout"}
+
+
+def test_tie_is_scale_invariant_and_restricted_to_the_wake(street: Path) -> None:
+    cfg = TrainConfig(tie_weight=1.0)
+    config = default_config("diano", "cylinder2d", "static", size="tiny")
+    model = build_model("diano", config)
+    x = np.linspace(-2 + 0.125, 6 - 0.125, 32)
+    region = tie_region("cylinder2d", (8, 8), {"x": x, "y": x}, "wake")
+    assert region.shape == (8, 8) and not region[:, :3].any() and region[:, 3:].all()
+    objective = Objective(model, cfg, region)
+    truth = torch.randn(2, 1, 32, 32)
+    z = torch.nn.functional.avg_pool2d(truth, 4)
+    assert float(objective.tie(z, truth, None)) == pytest.approx(0.0, abs=1e-6)
+    assert float(objective.tie(3.0 * z, truth, None)) == pytest.approx(0.0, abs=1e-6)
+    assert float(objective.tie(-z, truth, None)) == pytest.approx(2.0, abs=1e-6)
+
+
+def test_quick_preset_writes_a_loadable_checkpoint_with_metadata(street: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cylinder2d" / "diano-temporal.safetensors"
+    args = _args(data=street, out=out, run_dir=tmp_path / "run", epochs=2, iters_per_epoch=2)
+    train_one("cylinder2d", "diano", args)
+    model, info = load_checkpoint(out)
+    assert model.scenario == "temporal"
+    extra = info.extra
+    assert extra["trained_horizon"] == 4 and extra["snapshot_dt"] == pytest.approx(0.05)
+    assert extra["latent_pde"]["velocity"][0] == pytest.approx(0.85 * 0.05 / 8.0 / 0.01)
+    assert len(extra["history"]) == 2
+    held = info.metrics["heldout"]["cases"]["cylinder2d_re180"]
+    assert set(held["model"]) == {"0.1T", "0.5T", "1T"} and "persistence" in held
+    assert "diano train" in info.command
+    assert (tmp_path / "run" / "last.pt").is_file()
+
+
+def test_resume_continues_and_refuses_other_settings(street: Path, tmp_path: Path) -> None:
+    config = default_config("diano", "cylinder2d", "static", size="tiny")
+    cfg = recipe("quick").train_config("static").replace(epochs=2, iters_per_epoch=2)
+    data = training_data("cylinder2d", config, cfg, street)
+
+    def fresh() -> torch.nn.Module:
+        torch.manual_seed(0)
+        model = build_model("diano", config)
+        model.set_normalizer(data.in_stats)
+        return model
+
+    device = torch.device("cpu")
+    full = fresh()
+    h_full = train(full, data.train, data.val, cfg, device=device, run_dir=tmp_path / "a", progress_bar=False)
+    half = fresh()
+    train(half, data.train, data.val, cfg.replace(epochs=1), device=device, run_dir=tmp_path / "b", progress_bar=False)
+    with pytest.raises(CheckpointError, match="other training settings"):
+        train(fresh(), data.train, data.val, cfg, device=device, run_dir=tmp_path / "b", resume=True, progress_bar=False)
+    with pytest.raises(CheckpointError, match="no training state"):
+        train(fresh(), data.train, data.val, cfg, device=device, run_dir=tmp_path / "c", resume=True, progress_bar=False)
+    assert h_full.iterations == 4 and len(h_full.epochs) == 2
+    # resuming a finished run with the same settings keeps its history and weights
+    again = fresh()
+    h_again = train(again, data.train, data.val, cfg, device=device, run_dir=tmp_path / "a", resume=True, progress_bar=False)
+    assert h_again.iterations == 4
+    for a, b in zip(full.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_bad_arguments_give_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli_main(["train", "cylinder9d", "diano"]) != 0
+    assert "unknown benchmark" in capsys.readouterr().err
+    assert cli_main(["train", "cylinder2d", "transformer"]) != 0
+    assert "unknown model" in capsys.readouterr().err
+    assert cli_main(["train", "cylinder2d", "diano", "--data", str(tmp_path / "none")]) != 0
+    err = capsys.readouterr().err
+    assert "none" in err
+    assert cli_main(["train", "cylinder2d", "diano", "--scenario", "many_to_one"]) != 0
+    assert "scenario" in capsys.readouterr().err
+
+
+def test_rollout_horizon_longer_than_the_data_is_refused(street: Path) -> None:
+    config = default_config("diano", "cylinder2d", "temporal", size="tiny")
+    cfg = TrainConfig(k_max=60)
+    with pytest.raises(DataError, match="rollout horizon of 60"):
+        training_data("cylinder2d", config, cfg, street)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world: int, port: int, folder: str, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    torch.set_num_threads(1)
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        config = default_config("diano", "cylinder2d", "temporal", size="tiny")
+        cfg = recipe("quick").train_config("temporal").replace(epochs=1, iters_per_epoch=3)
+        data = training_data("cylinder2d", config, cfg, folder)
+        torch.manual_seed(0)
+        model = build_model("diano", config)
+        model.set_normalizer(data.in_stats)
+        train(model, data.train, data.val, cfg, device=torch.device("cpu"), run_dir=Path(out) / f"r{rank}", progress_bar=False)
+        flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+        torch.save(flat, Path(out) / f"params{rank}.pt")
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_ddp_on_cpu_with_two_gloo_processes_keeps_replicas_equal(street: Path, tmp_path: Path) -> None:
+    torch.multiprocessing.spawn(
+        _ddp_worker, args=(2, _free_port(), str(street), str(tmp_path)), nprocs=2, join=True
+    )
+    p0, p1 = torch.load(tmp_path / "params0.pt"), torch.load(tmp_path / "params1.pt")
+    assert torch.equal(p0, p1)
+    torch.manual_seed(0)
+    initial = build_model("diano", default_config("diano", "cylinder2d", "temporal", size="tiny"))
+    start = torch.cat([p.detach().reshape(-1) for p in initial.parameters()])
+    assert not torch.equal(p0, start)  # they trained
