@@ -21,11 +21,44 @@ from diano.layers.spectral import SpectralConv
 Activation = Literal["gelu"] | None
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+_AXES = "xyz"
+
+
+def _pointwise_forward(self: nn.Module, x: Tensor) -> Tensor:
+    """A 1×1 convolution as one matrix product over the channel axis.
+
+    On the CPU this is about 1.5× faster forward and backward than the convolution
+    kernels for NCHW tensors, and it needs no memory-format conversions.
+    """
+    axes = _AXES[: x.dim() - 2]
+    y = torch.einsum(f"oc,bc{axes}->bo{axes}", self.weight.flatten(1), x)
+    if self.bias is not None:
+        y = y + self.bias.view(1, -1, *([1] * len(axes)))
+    return y
+
+
+class Pointwise1d(nn.Conv1d):
+    forward = _pointwise_forward
+
+
+class Pointwise2d(nn.Conv2d):
+    forward = _pointwise_forward
+
+
+class Pointwise3d(nn.Conv3d):
+    forward = _pointwise_forward
+
+
+_POINTWISE = {1: Pointwise1d, 2: Pointwise2d, 3: Pointwise3d}
 
 
 def pointwise(in_channels: int, out_channels: int, dim: int, gain: float = 1.0) -> nn.Module:
-    """A Kaiming-initialised 1×1 (×1) convolution: a linear map of channels at every point."""
-    conv = _CONV[dim](in_channels, out_channels, kernel_size=1)
+    """A Kaiming-initialised 1×1 (×1) convolution: a linear map of channels at every point.
+
+    The module is a ``Conv{1,2,3}d`` (same parameters and state-dict keys) computed as a
+    matrix product.
+    """
+    conv = _POINTWISE[dim](in_channels, out_channels, kernel_size=1)
     init_conv_(conv, gain)
     return conv
 
