@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "diano.training.command",
         "train a model on a generated data set and write its checkpoint",
     ),
+    "evaluate": (
+        "diano.evaluation.command",
+        "score the shipped checkpoints and write docs/results.md",
+    ),
 }
 
 

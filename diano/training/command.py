@@ -153,6 +153,11 @@ def train_one(
     if rank != 0:
         return Path()
     model = model.cpu().eval()
+    if args.half:
+        # score the weights as they will be stored, so the reported numbers reproduce
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(p.half().float())
     metrics: dict[str, Any] = {
         "val_score": history.best_score,
         "train_minutes": round(history.seconds / 60.0, 2),

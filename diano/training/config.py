@@ -155,7 +155,12 @@ _MAP = {"k_start": 1, "k_max": 1, "tie_weight": 0.0, "batch_size": 4, "iters_per
 
 RECIPES: dict[str, Recipe] = {
     "default": Recipe(
-        train={"static": _STATIC, "many_to_one": _MAP, "geometric": {"tie_weight": 0.0}},
+        train={
+            "static": _STATIC,
+            "many_to_one": _MAP,
+            "temporal": {"k_max": 200, "batch_size": 4},
+            "geometric": {"tie_weight": 0.0, "k_max": 40, "batch_size": 4},
+        },
         description="measured best: latent-only rollout loss with a horizon curriculum, "
         "reconstruction and a readability tie (DIANO)",
     ),

@@ -17,9 +17,7 @@ import torch
 
 from diano.checkpoints import load_checkpoint
 from diano.cli import main as cli_main
-from diano.data import write_case
 from diano.errors import CheckpointError, ConfigError, DataError
-from diano.explore.vortex import vortex_street
 from diano.models import build_model
 from diano.models.presets import default_config
 from diano.training import TrainConfig, recipe, train
@@ -28,25 +26,12 @@ from diano.training.data import tie_region, training_data
 from diano.training.objectives import Objective, decoded_steps
 
 
-def _write_street(folder: Path, re: float, split: str, n_times: int = 40) -> Path:
-    case = vortex_street(n=32, n_times=n_times, re=re)
-    attrs = dict(case["attrs"], split=split, Re=re, St=1.0)  # a 20-snapshot period
-    return write_case(
-        folder / f"cylinder2d_re{re:g}.h5",
-        case["fields"][:, :1],
-        ["vorticity"],
-        case["mask"],
-        case["coords"],
-        attrs,
-    )
-
-
 @pytest.fixture(scope="module")
-def street(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def street(tmp_path_factory: pytest.TempPathFactory, street_writer) -> Path:
     folder = tmp_path_factory.mktemp("street")
-    _write_street(folder, 100.0, "train")
-    _write_street(folder, 150.0, "train")
-    _write_street(folder, 180.0, "heldout")
+    street_writer(folder, 100.0, "train")
+    street_writer(folder, 150.0, "train")
+    street_writer(folder, 180.0, "heldout")
     return folder
 
 

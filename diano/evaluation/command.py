@@ -1,0 +1,301 @@
+"""``diano evaluate``: score the shipped checkpoints (and ablation runs) and write the results.
+
+    diano evaluate [--source cache|samples] [--ablation DIR ...] [--out docs/results.md]
+                   [--json docs/results.json] [--img docs/img] [--only BENCH/MODEL-SCENARIO]
+
+For every checkpoint in the manifest: parameters, latent size and compression ratio; on the
+held-out cases (``--source cache``: the full generated set's ``heldout`` split; ``samples``:
+the committed samples) the reconstruction or map error (rel-L2 and MSE, also in the paper's
+units, vorticity divided by 4.4), latent-only and re-encoded rollout errors at 0.1, 0.5, 1
+and 2 periods next to persistence and the time-mean field (PNG curves), the latent's
+correlation with the pooled truth, its radial energy spectrum against the truth's with the
+k⁻³ reference (PNG), and the error under 0–25 % Gaussian input noise. Checkpoints found
+under ``--ablation`` folders are scored the same way for the ablation table.
+
+The tables replace the section between the ``evaluate`` markers of ``--out``; text outside
+the markers (the discussion of the paper's claims) is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+BEGIN, END = "<!-- BEGIN evaluate -->", "<!-- END evaluate -->"
+NOISE_LEVELS = (0.0, 0.05, 0.10, 0.15, 0.25)
+#: the paper's vorticity normalisation (their code divides vorticity by 4.4)
+PAPER_VORTICITY_SCALE = 4.4
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", choices=("cache", "samples"), default="cache", help="held-out data")
+    parser.add_argument("--ablation", type=Path, nargs="*", default=[], help="folders of ablation checkpoints")
+    parser.add_argument("--out", type=Path, default=Path("docs/results.md"), help="markdown report")
+    parser.add_argument("--json", type=Path, default=Path("docs/results.json"), help="JSON results")
+    parser.add_argument("--img", type=Path, default=Path("docs/img"), help="folder of the figures")
+    parser.add_argument("--only", nargs="*", default=None, help="manifest entries to score")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--starts", type=int, default=5, help="rollout starts per case")
+
+
+# -- scoring ----------------------------------------------------------------------------
+@torch.no_grad()
+def noise_robustness(model: Any, flow: Any, device: torch.device, levels: tuple[float, ...] = NOISE_LEVELS, n: int = 16, seed: int = 0) -> dict[str, float]:
+    """Error of the model's main output when Gaussian noise of ``level × std`` is added to
+    its input (reconstruction for static, one step for marching models, the map)."""
+    from diano.evaluation.scores import _tensor
+    from diano.metrics import rel_l2
+    from diano.training.objectives import encode, map_fields
+
+    g = torch.Generator().manual_seed(seed)
+    u, mask = _tensor(flow, model.config.in_channels, device)
+    idx = torch.linspace(0, u.shape[0] - 2 if u.shape[0] > 1 else 0, min(n, u.shape[0])).round().long()
+    x = u[idx]
+    std = x.flatten(2).std(-1).mean(0).view(1, -1, *([1] * (x.dim() - 2)))
+    out: dict[str, float] = {}
+    for level in levels:
+        noisy = x + level * std * torch.randn(x.shape, generator=g).to(device)
+        if model.scenario == "many_to_one":
+            target, _ = _tensor(flow, model.config.out_channels, device)
+            pred = map_fields(model, noisy, mask)
+            err = rel_l2(pred, target[idx], mask)
+        elif model.scenario == "static":
+            err = rel_l2(model.decode(encode(model, noisy, mask), tuple(x.shape[2:])), x, mask)
+        else:
+            z = model.step(encode(model, noisy, mask))
+            err = rel_l2(model.decode(z, tuple(x.shape[2:])), u[idx + 1], mask)
+        out[f"{level:.0%}"] = float(err)
+    return out
+
+
+@torch.no_grad()
+def spectra(model: Any, flow: Any, device: torch.device, n: int = 8) -> dict[str, Any]:
+    """Radial spectra of the latent, the pooled truth and the truth (means over snapshots),
+    with fitted slopes over the inertial range of each."""
+    from diano.evaluation.scores import _tensor
+    from diano.metrics import pool_to, radial_energy_spectrum, spectrum_slope
+    from diano.training.objectives import encode
+
+    u, mask = _tensor(flow, model.config.in_channels, device)
+    x = u[torch.linspace(0, u.shape[0] - 1, min(n, u.shape[0])).round().long()]
+    z = encode(model, x, mask)
+    if z.dim() != x.dim():
+        return {}
+    k_t, e_t = radial_energy_spectrum(x[:, :1], mask=mask[0, 0], ndim=x.dim() - 2)
+    k_z, e_z = radial_energy_spectrum(z[:, :1], ndim=z.dim() - 2)
+    pooled = pool_to(x[:, :1], tuple(z.shape[2:]), mask[0, 0])
+    k_p, e_p = radial_energy_spectrum(pooled, ndim=z.dim() - 2)
+    k_hi = max(3.0, float(k_z[-1]) * 0.7)
+    return {
+        "k_truth": k_t.cpu().numpy(), "E_truth": e_t.reshape(-1, e_t.shape[-1]).mean(0).cpu().numpy(),
+        "k_latent": k_z.cpu().numpy(), "E_latent": e_z.reshape(-1, e_z.shape[-1]).mean(0).cpu().numpy(),
+        "E_pooled": e_p.reshape(-1, e_p.shape[-1]).mean(0).cpu().numpy(),
+        "slope_truth": spectrum_slope(k_t, e_t, (2.0, k_hi)),
+        "slope_latent": spectrum_slope(k_z, e_z, (2.0, k_hi)),
+        "slope_pooled": spectrum_slope(k_p, e_p, (2.0, k_hi)),
+    }  # fmt: skip
+
+
+def score_checkpoint(path: Path, cases: list[Any], device: torch.device, starts: int) -> dict[str, Any]:
+    """Everything the report shows for one checkpoint."""
+    from diano.checkpoints import load_checkpoint
+    from diano.evaluation.protocols import evaluate_cases
+    from diano.metrics import compression_ratio
+
+    model, info = load_checkpoint(path, device=device)
+    in_shape = (len(model.config.in_channels), *model.config.grid_shape)
+    result: dict[str, Any] = {
+        "path": str(path),
+        "benchmark": info.benchmark,
+        "model": info.model,
+        "scenario": info.scenario,
+        "n_parameters": model.n_parameters,
+        "latent_shape": list(model.latent_shape),
+        "compression_ratio": compression_ratio(in_shape, model.latent_shape),
+        "preset": info.extra.get("preset", ""),
+        "train_minutes": info.metrics.get("train_minutes"),
+        "trained_horizon": info.extra.get("trained_horizon"),
+        "command": info.command,
+        "sha256": info.sha256,
+    }
+    marching = model.scenario in ("temporal", "geometric")
+    scored = evaluate_cases(model, cases, device, reencode=marching, n_starts=starts, curves=marching)
+    result["scores"] = scored
+    first = cases[0]
+    result["noise"] = noise_robustness(model, first, device)
+    result["spectra"] = spectra(model, first, device)
+    return result
+
+
+# -- report -----------------------------------------------------------------------------
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:.3e}"
+    return str(value)
+
+
+def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
+    """Rollout curves per benchmark and latent spectra; returns the image paths written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    img.mkdir(parents=True, exist_ok=True)
+    written = []
+    benchmarks = sorted({r["benchmark"] for r in results})
+    for bench in benchmarks:
+        rows = [r for r in results if r["benchmark"] == bench and r["scenario"] in ("temporal", "geometric")]
+        if rows:
+            cases = sorted(rows[0]["scores"]["cases"])
+            fig, axes = plt.subplots(1, len(cases), figsize=(5 * len(cases), 3.6), squeeze=False)
+            for ax, case in zip(axes[0], cases, strict=True):
+                for r in rows:
+                    c = r["scores"]["cases"][case]
+                    label = f"{r['model']}-{r['preset'] or 'default'}" if r.get("ablation") else r["model"]
+                    line = ax.plot(c["curve"]["model"], label=f"{label} latent-only")[0]
+                    if "curve_reencoded" in c:
+                        ax.plot(c["curve_reencoded"], ls=":", color=line.get_color(), label=f"{label} re-encoded")
+                c = rows[0]["scores"]["cases"][case]
+                ax.plot(c["curve"]["persistence"], color="grey", ls="--", label="persistence")
+                ax.plot(c["curve"]["time_mean"], color="black", ls="-.", label="time-mean field")
+                per = c.get("snapshots_per_period")
+                if per:
+                    for f in (0.5, 1.0, 2.0):
+                        ax.axvline(f * per, color="0.85", lw=0.8)
+                ax.set(title=case, xlabel="steps", ylabel="rel-L2", ylim=(0, 1.5))
+            axes[0][-1].legend(fontsize=7, loc="upper left")
+            fig.tight_layout()
+            path = img / f"results_rollout_{bench}.png"
+            fig.savefig(path, dpi=90)
+            plt.close(fig)
+            written.append(str(path))
+        spec = [r for r in results if r["benchmark"] == bench and r.get("spectra") and not r.get("ablation")]
+        if spec:
+            fig, ax = plt.subplots(figsize=(5, 3.6))
+            s0 = spec[0]["spectra"]
+            k, e = np.asarray(s0["k_truth"]), np.asarray(s0["E_truth"])
+            ax.loglog(k, e / e.sum(), color="black", label=f"truth (slope {s0['slope_truth']:.2f})")
+            for r in spec:
+                s = r["spectra"]
+                kz, ez = np.asarray(s["k_latent"]), np.asarray(s["E_latent"])
+                ax.loglog(kz, ez / ez.sum(), label=f"{r['model']}-{r['scenario']} latent (slope {s['slope_latent']:.2f})")
+            ep = np.asarray(s0["E_pooled"])
+            ax.loglog(np.asarray(s0["k_latent"]), ep / ep.sum(), ls="--", color="grey", label=f"pooled truth (slope {s0['slope_pooled']:.2f})")
+            ref = (k / k[1]) ** -3.0 * (e[1] / e.sum())
+            ax.loglog(k, ref, ls=":", color="red", label="k^-3")
+            ax.set(xlabel="k (modes per box)", ylabel="E(k) / ΣE", title=f"{bench}: energy spectra")
+            ax.legend(fontsize=7)
+            fig.tight_layout()
+            path = img / f"results_spectrum_{bench}.png"
+            fig.savefig(path, dpi=90)
+            plt.close(fig)
+            written.append(str(path))
+    return written
+
+
+def markdown(results: list[dict[str, Any]], source: str, images: list[str], out: Path) -> str:
+    """The tables of the report (the text between the markers)."""
+    lines = [f"Held-out data: `{source}`. Errors are relative L2 over fluid cells.", ""]
+    lines += ["### Models", "", "| benchmark | model | scenario | parameters | latent | compression | train min | error | MSE (paper units) | latent corr. |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in [r for r in results if not r.get("ablation")]:
+        mean = r["scores"]["mean"]
+        err = mean.get("rel_l2", mean.get("reconstruction"))
+        mse = r.get("mse_paper")
+        corr = mean.get("latent_corr", (mean.get("latent_corr_wake") or {}).get("0T"))
+        lines.append(
+            f"| {r['benchmark']} | {r['model']} | {r['scenario']} | {r['n_parameters']:,} | "
+            f"{'×'.join(map(str, r['latent_shape']))} | {_fmt(r['compression_ratio'])} | {_fmt(r['train_minutes'])} | "
+            f"{_fmt(err)} | {_fmt(mse)} | {_fmt(corr)} |"
+        )
+    march = [r for r in results if r["scenario"] in ("temporal", "geometric")]
+    if march:
+        lines += ["", "### Rollouts (mean over held-out cases and starts)", ""]
+        lines += ["| model | preset | K trained | one step | 0.1T | 0.5T | 1T | 2T | re-encoded 1T | corr. wake 0 / 1T | corr. box 0 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in march:
+            m = r["scores"]["mean"]
+            model = m.get("model", {})
+            wake, box = m.get("latent_corr_wake", {}), m.get("latent_corr_box", {})
+            lines.append(
+                f"| {r['model']} ({r['benchmark']}) | {r['preset'] or 'default'} | {r['trained_horizon']} | {_fmt(m.get('one_step'))} | "
+                + " | ".join(_fmt(model.get(k)) for k in ("0.1T", "0.5T", "1T", "2T"))
+                + f" | {_fmt(m.get('reencoded', {}).get('1T'))} | {_fmt(wake.get('0T'))} / {_fmt(wake.get('1T'))} | {_fmt(box.get('0T'))} |"
+            )
+        ref = march[0]["scores"]["mean"]
+        for name in ("persistence", "time_mean"):
+            vals = ref.get(name, {})
+            lines.append(f"| {name.replace('_', '-')} | | | | " + " | ".join(_fmt(vals.get(k)) for k in ("0.1T", "0.5T", "1T", "2T")) + " | | | |")
+    lines += ["", "### Noise robustness (error at Gaussian input noise, fraction of the field's std)", ""]
+    levels = [f"{x:.0%}" for x in NOISE_LEVELS]
+    lines += ["| model | " + " | ".join(levels) + " |", "|---" * (len(levels) + 1) + "|"]
+    for r in [r for r in results if not r.get("ablation")]:
+        lines.append(f"| {r['benchmark']} {r['model']}-{r['scenario']} | " + " | ".join(_fmt(r["noise"].get(x)) for x in levels) + " |")
+    lines += ["", "### Figures", ""]
+    for path in images:
+        rel = Path(path).resolve().relative_to(out.resolve().parent) if out.resolve().parent in Path(path).resolve().parents else Path(path)
+        lines.append(f"![{Path(path).stem}]({rel.as_posix()})")
+    return "\n".join(lines) + "\n"
+
+
+def _write_between_markers(path: Path, body: str) -> None:
+    text = path.read_text() if path.exists() else "# Results\n\n" + BEGIN + "\n" + END + "\n"
+    if BEGIN not in text or END not in text:
+        text = text.rstrip() + "\n\n" + BEGIN + "\n" + END + "\n"
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(head + BEGIN + "\n" + body + END + tail)
+
+
+def run(args: argparse.Namespace) -> int:
+    from diano.checkpoints import MANIFEST, default_root
+    from diano.data import load
+    from diano.device import resolve_device
+    from diano.evaluation.scores import summary
+    from diano.errors import DataError
+    from diano.training.data import open_cases
+
+    device = resolve_device(args.device)
+    root = default_root()
+    entries = sorted(json.loads((root / MANIFEST).read_text())["files"])
+    if args.only:
+        entries = [e for e in entries if any(o in e for o in args.only)]
+    paths = [(root / e, False) for e in entries]
+    for folder in args.ablation:
+        paths += [(p, True) for p in sorted(Path(folder).rglob("*.safetensors"))]
+    if not paths:
+        raise DataError("no checkpoints to evaluate: the manifest is empty and no --ablation folder has any")
+    cache: dict[str, list[Any]] = {}
+    results = []
+    for path, ablation in paths:
+        from diano.checkpoints import read_checkpoint_info
+
+        bench = read_checkpoint_info(path).benchmark
+        if bench not in cache:
+            cases = load(bench) if args.source == "samples" else open_cases(bench, None, "heldout")
+            cache[bench] = list(cases)
+        print(f"scoring {path} on {len(cache[bench])} {bench} cases")
+        result = score_checkpoint(path, cache[bench], device, args.starts)
+        result["ablation"] = ablation
+        mean = result["scores"]["mean"]
+        err = mean.get("rel_l2", mean.get("reconstruction"))
+        if err is not None and bench == "cylinder2d":
+            # MSE in the paper's units (vorticity / 4.4) from rel-L2 and the truth's energy
+            e2 = float(np.mean([np.mean(np.asarray(c.fields[:, 0], dtype=np.float64) ** 2) for c in cache[bench]]))
+            result["mse_paper"] = err**2 * e2 / PAPER_VORTICITY_SCALE**2
+        results.append(summary(result))
+    images = _plots(results, args.img)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    slim = [{k: v for k, v in r.items() if k != "spectra"} for r in results]
+    args.json.write_text(json.dumps(slim, indent=1))
+    _write_between_markers(args.out, markdown(results, args.source, images, args.out))
+    print(f"wrote {args.out}, {args.json} and {len(images)} figures")
+    return 0

@@ -1,0 +1,30 @@
+"""Synthetic cylinder-like data for the training and evaluation tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from diano.data import write_case
+from diano.explore.vortex import vortex_street
+
+
+def write_street(folder: Path, re: float, split: str, n_times: int = 40) -> Path:
+    """A 32×32 vortex street case (vorticity only); St = 1 makes a 20-snapshot period."""
+    case = vortex_street(n=32, n_times=n_times, re=re)
+    attrs = dict(case["attrs"], split=split, Re=re, St=1.0)
+    return write_case(
+        folder / f"cylinder2d_re{re:g}.h5",
+        case["fields"][:, :1],
+        ["vorticity"],
+        case["mask"],
+        case["coords"],
+        attrs,
+    )
+
+
+@pytest.fixture(scope="session")
+def street_writer() -> Callable[..., Path]:
+    return write_street

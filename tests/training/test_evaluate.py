@@ -1,0 +1,89 @@
+"""``diano evaluate`` and the evaluation protocol on a tiny trained model and synthetic data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from diano.cli import main as cli_main
+from diano.data import load
+from diano.evaluation import evaluate_cases, period_steps
+from diano.evaluation.command import BEGIN, END, noise_robustness
+from diano.models import build_model
+from diano.models.presets import default_config
+from diano.training.command import add_arguments, train_one
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, street_writer) -> tuple[Path, Path]:
+    """A data cache with train and held-out streets, and a checkpoint root with one model."""
+    root = tmp_path_factory.mktemp("eval")
+    data = root / "data" / "cylinder2d"
+    for re, split in ((100.0, "train"), (150.0, "train"), (180.0, "heldout")):
+        street_writer(data, re, split)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["cylinder2d", "diano", "--preset", "quick", "--no-progress"])
+    args.data, args.epochs, args.iters_per_epoch = data, 1, 2
+    ckpts = root / "ckpt"
+    args.out = ckpts / "cylinder2d" / "diano-temporal.safetensors"
+    args.run_dir = root / "run"
+    train_one("cylinder2d", "diano", args)
+    from diano.checkpoints import update_manifest
+
+    update_manifest(args.out, ckpts)
+    return root, ckpts
+
+
+def test_period_from_strouhal_and_rollout_protocol(trained: tuple[Path, Path]) -> None:
+    root, _ = trained
+    flow = load(root / "data" / "cylinder2d" / "cylinder2d_re180.h5")
+    assert period_steps(flow) == pytest.approx(20.0)  # St 1 at dt 0.05
+    torch.manual_seed(0)
+    model = build_model("diano", default_config("diano", "cylinder2d", "temporal", size="tiny"))
+    result = evaluate_cases(model, [flow], n_starts=3, reencode=True)
+    case = result["cases"]["cylinder2d_re180"]
+    assert case["horizon"] == 39 and len(case["starts"]) == 1  # two periods do not fit in 40
+    assert set(case["model"]) == {"0.1T", "0.5T", "1T"}
+    # persistence is exact at step 0 and the time-mean field is the same at every horizon
+    assert case["persistence"]["0.1T"] > 0 and case["reconstruction"] >= 0
+    assert set(case["latent_corr_wake"]) == {"0T", "0.1T", "0.5T", "1T"}
+    assert result["mean"]["model"]["1T"] == pytest.approx(case["model"]["1T"])
+
+
+def test_noise_robustness_grows_with_noise(trained: tuple[Path, Path]) -> None:
+    root, _ = trained
+    flow = load(root / "data" / "cylinder2d" / "cylinder2d_re180.h5")
+    model = build_model("diano", default_config("diano", "cylinder2d", "static", size="tiny"))
+    model.set_normalizer({"mean": [0.0], "std": [float(np.std(flow.fields[:, 0]))]})
+    out = noise_robustness(model, flow, torch.device("cpu"))
+    assert list(out) == ["0%", "5%", "10%", "15%", "25%"]
+    assert all(np.isfinite(v) for v in out.values())
+
+
+def test_evaluate_writes_report_json_and_figures_keeping_text(trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, ckpts = trained
+    monkeypatch.setenv("DIANO_DATA_DIR", str(root / "data"))
+    monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(ckpts))
+    report = tmp_path / "results.md"
+    report.write_text(f"# Results\n\nHand-written discussion.\n\n{BEGIN}\nold\n{END}\n\nClaims.\n")
+    code = cli_main(["evaluate", "--out", str(report), "--json", str(tmp_path / "r.json"), "--img", str(tmp_path / "img"), "--starts", "2"])
+    assert code == 0
+    text = report.read_text()
+    assert "Hand-written discussion." in text and "Claims." in text and "\nold\n" not in text
+    assert "| cylinder2d | diano | temporal |" in text and "persistence" in text
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert results[0]["model"] == "diano" and results[0]["compression_ratio"] == pytest.approx(16.0)
+    assert (tmp_path / "img" / "results_rollout_cylinder2d.png").stat().st_size > 1000
+
+
+def test_evaluate_without_checkpoints_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "files": {}}))
+    monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(tmp_path))
+    assert cli_main(["evaluate", "--out", str(tmp_path / "r.md")]) != 0
+    assert "no checkpoints to evaluate" in capsys.readouterr().err
