@@ -59,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="with --all: retrain existing checkpoints")
     parser.add_argument("--half", action="store_true", help="store the weights in float16")
     parser.add_argument("--learnable-pde", action="store_true", help="train nu and the velocity too")
+    parser.add_argument("--scheme", choices=("central2", "oucs2"), default=None, help="latent PDE stencil")
+    parser.add_argument("--nu", type=float, default=None, help="latent PDE diffusivity")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     for name, kind in (
         ("epochs", int), ("iters-per-epoch", int), ("minutes", float), ("batch-size", int),
@@ -78,8 +80,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
-def model_config(benchmark: str, model: str, scenario: str | None, preset: str, snapshot_dt: float | None, train_re: list[float], learnable: bool) -> Any:
-    """The model config for a recipe, with the latent PDE set from the data's time step."""
+def model_config(benchmark: str, model: str, scenario: str | None, preset: str, snapshot_dt: float | None, train_re: list[float], learnable: bool, pde_changes: dict[str, Any] | None = None) -> Any:
+    """The model config for a recipe, with the latent PDE set from the data's time step
+    (``pde_changes``, e.g. ``{"scheme": "oucs2"}``, override its fields)."""
     from diano.models.presets import cylinder_pde, default_config, paper_config
     from diano.training.config import recipe
 
@@ -99,6 +102,11 @@ def model_config(benchmark: str, model: str, scenario: str | None, preset: str, 
         config = dataclasses.replace(config, pde=cylinder_pde(snapshot_dt, re=re))
     if learnable:
         config = dataclasses.replace(config, learnable_pde=True)
+    changes = {k: v for k, v in (pde_changes or {}).items() if v is not None}
+    if changes:
+        if config.pde is None or not hasattr(config.pde, "scheme"):
+            raise ConfigError(f"--scheme and --nu apply to a latent advection PDE; {config.scenario} has none")
+        config = dataclasses.replace(config, pde=dataclasses.replace(config.pde, **changes))
     return config
 
 
@@ -126,7 +134,8 @@ def train_one(
     from diano.training.data import _snapshot_dt
 
     mcfg = model_config(
-        benchmark, model_name, scenario, args.preset, _snapshot_dt(cases), train_re, args.learnable_pde
+        benchmark, model_name, scenario, args.preset, _snapshot_dt(cases), train_re, args.learnable_pde,
+        {"scheme": getattr(args, "scheme", None), "nu": getattr(args, "nu", None)},
     )
     tcfg = rec.train_config(mcfg.scenario, **_overrides(args))
     data = training_data(benchmark, mcfg, tcfg, args.data)

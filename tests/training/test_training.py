@@ -192,3 +192,18 @@ def test_ddp_on_cpu_with_two_gloo_processes_keeps_replicas_equal(street: Path, t
     initial = build_model("diano", default_config("diano", "cylinder2d", "temporal", size="tiny"))
     start = torch.cat([p.detach().reshape(-1) for p in initial.parameters()])
     assert not torch.equal(p0, start)  # they trained
+
+
+def test_model_config_sets_the_latent_pde_from_the_data_and_flags() -> None:
+    from diano.training.command import model_config
+
+    config = model_config("cylinder2d", "diano", "temporal", "default", 0.05, [100.0, 200.0], False)
+    assert config.pde.velocity[0] == pytest.approx(0.85 * 0.05 / 8.0 / 0.01)
+    assert config.pde.nu == pytest.approx(0.01 * 2.0 / 150.0)
+    assert config.pde.scheme == "central2"
+    oucs = model_config("cylinder2d", "diano", "temporal", "default", 0.05, [100.0], True, {"scheme": "oucs2", "nu": 1e-3})
+    assert oucs.pde.scheme == "oucs2" and oucs.pde.nu == 1e-3 and oucs.learnable_pde
+    paper = model_config("cylinder2d", "diano", "temporal", "paper", 0.05, [100.0, 200.0], False)
+    assert paper.pde.velocity == (1.0, 1.0) and paper.pde.nu == pytest.approx(2.0 / 150.0)
+    with pytest.raises(ConfigError, match="latent advection PDE"):
+        model_config("cylinder2d", "diano", "static", "default", 0.05, [100.0], False, {"scheme": "oucs2"})
