@@ -130,6 +130,13 @@ def score_checkpoint(path: Path, cases: list[Any], device: torch.device, starts:
     first = cases[0]
     result["noise"] = noise_robustness(model, first, device)
     result["spectra"] = spectra(model, first, device)
+    if model.scenario == "temporal" and len(model.latent_shape) == 3 and "x" in first.coords:
+        from diano.evaluation.edit import vortex_edit_response
+
+        result["edit"] = {
+            f"{cells:g} cells": vortex_edit_response(model, first, bump_cells=cells)
+            for cells in (1.0, 2.0)
+        }
     return result
 
 
@@ -233,6 +240,17 @@ def markdown(results: list[dict[str, Any]], source: str, images: list[str], out:
         for name in ("persistence", "time_mean"):
             vals = ref.get(name, {})
             lines.append(f"| {name.replace('_', '-')} | | | | " + " | ".join(_fmt(vals.get(k)) for k in ("0.1T", "0.5T", "1T", "2T")) + " | | | |")
+    edits = [r for r in results if r.get("edit")]
+    if edits:
+        lines += ["", "### Latent vortex edit (bump at x = 2 D on the axis; decoded response)", ""]
+        lines += ["| model | preset | bump σ | sign | offset at 0 / 40 steps (cells) | locality (2 cells) | speed / latent speed (U∞) |", "|---|---|---|---|---|---|---|"]
+        for r in edits:
+            for size, e in r["edit"].items():
+                lines.append(
+                    f"| {r['model']} | {r['preset'] or 'default'} | {size} | {_fmt(e.get('sign'))} | "
+                    f"{_fmt(e['offset_cells'][0])} / {_fmt(e['offset_cells'][-1])} | {_fmt(min(e['locality']))} | "
+                    f"{_fmt(e['speed'])} / {_fmt(e['expected_speed'])} |"
+                )
     lines += ["", "### Noise robustness (error at Gaussian input noise, fraction of the field's std)", ""]
     levels = [f"{x:.0%}" for x in NOISE_LEVELS]
     lines += ["| model | " + " | ".join(levels) + " |", "|---" * (len(levels) + 1) + "|"]
