@@ -74,16 +74,18 @@ def _rollout_case(
     starts = sorted({int(round(s)) for s in np.linspace(0, room, n_starts)}) if room > 0 else [0]
     out: dict[str, Any] = {"horizon": horizon, "starts": starts, "snapshots_per_period": per}
     wake = _wake(model, flow)
-    curve = rollout_curve(model, flow, horizon, starts, device, reencode=False, region=wake)
+    curve = rollout_curve(
+        model, flow, horizon, starts, device, reencode=False, regions={"wake": wake, "box": None}
+    )
     out["curve"] = curve
     for name in ("model", "persistence", "time_mean"):
         out[name] = {f"{f:g}T": float(curve[name][s]) for f, s in kept}
     out["one_step"] = float(curve["model"][1]) if horizon >= 1 else float("nan")
     out["reconstruction"] = float(curve["model"][0])
-    if "latent_corr" in curve:
-        whole = rollout_curve(model, flow, horizon, starts, device, reencode=False)
-        out["latent_corr_wake"] = {f"{f:g}T": float(curve["latent_corr"][s]) for f, s in [(0.0, 0), *kept]}
-        out["latent_corr_box"] = {f"{f:g}T": float(whole["latent_corr"][s]) for f, s in [(0.0, 0), *kept]}
+    for name in ("wake", "box"):
+        if f"latent_corr_{name}" in curve:
+            values = curve[f"latent_corr_{name}"]
+            out[f"latent_corr_{name}"] = {f"{f:g}T": float(values[s]) for f, s in [(0.0, 0), *kept]}
     if reencode:
         again = rollout_curve(model, flow, horizon, starts, device, reencode=True)
         out["curve_reencoded"] = again["model"]

@@ -55,15 +55,17 @@ def rollout_curve(
     starts: Sequence[int],
     device: torch.device,
     reencode: bool = False,
-    region: Tensor | None = None,
+    regions: dict[str, Tensor | None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Rel-L2 against steps ``0..n_steps`` of rollouts from each start, averaged over starts.
 
     Returns:
         ``{"model", "persistence", "time_mean"}`` curves of length ``n_steps + 1`` and, for a
-        latent grid, ``"latent_corr"`` (correlation of the marched latent with the pooled
-        truth, in ``region`` if given).
+        latent grid, ``"latent_corr_<name>"`` for each of ``regions`` (correlation of the
+        marched latent with the pooled truth in that latent-grid region; ``None`` = all
+        fluid cells; default ``{"box": None}``).
     """
+    regions = {"box": None} if regions is None else regions
     channels = model.config.in_channels
     u, mask = _tensor(flow, channels, device)
     starts = [s for s in starts if s + n_steps < u.shape[0]]
@@ -73,15 +75,21 @@ def rollout_curve(
     mean_field = u.mean(0, keepdim=True)[None]  # (1, 1, C, *S)
     shape = tuple(u.shape[2:])
     z = encode(model, truth[:, 0], mask)
-    frames, corr = [model.decode(z, shape)], []
+    frames = [model.decode(z, shape)]
+    corr: dict[str, list[Tensor]] = {name: [] for name in regions}
     grid_latent = z.dim() == truth.dim() - 1
+
+    def correlate(z: Tensor, n: int) -> None:
+        for name, region in regions.items():
+            corr[name].append(latent_correlation(z[:, :1], truth[:, n, :1], region=region, mask=mask))
+
     if grid_latent:
-        corr.append(latent_correlation(z[:, :1], truth[:, 0, :1], region=region, mask=mask))
+        correlate(z, 0)
     for n in range(1, n_steps + 1):
         z = model.step(z)
         frames.append(model.decode(z, shape))
         if grid_latent:
-            corr.append(latent_correlation(z[:, :1], truth[:, n, :1], region=region, mask=mask))
+            correlate(z, n)
         if reencode:
             z = encode(model, frames[-1], mask)
     pred = torch.stack(frames, 1)
@@ -91,8 +99,9 @@ def rollout_curve(
         "persistence": rel_l2_per_step(truth[:, :1].expand_as(truth), truth, m).cpu().numpy(),
         "time_mean": rel_l2_per_step(mean_field.expand_as(truth), truth, m).cpu().numpy(),
     }
-    if corr:
-        out["latent_corr"] = torch.stack(corr, 1).mean(0).cpu().numpy()
+    if grid_latent:
+        for name, values in corr.items():
+            out[f"latent_corr_{name}"] = torch.stack(values, 1).mean(0).cpu().numpy()
     return out
 
 
