@@ -91,7 +91,8 @@ def rollout_curve(
         if grid_latent:
             correlate(z, n)
         if reencode:
-            z = encode(model, frames[-1], mask)
+            # encode the field as the data hold it: zero in solid cells
+            z = encode(model, frames[-1] * mask.to(frames[-1].dtype), mask)
     pred = torch.stack(frames, 1)
     m = mask[:, None]
     out = {

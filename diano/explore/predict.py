@@ -66,6 +66,7 @@ def predict(
     n_steps: int | None = None,
     batch_size: int = 16,
     progress: Callable[[float], None] | None = None,
+    mask: np.ndarray | None = None,
 ) -> Prediction:
     """Predict the frames ``start .. start + n_steps`` of a case with ``model``.
 
@@ -79,6 +80,9 @@ def predict(
         n_steps: frames after ``start`` (default: to the end of the case).
         batch_size: frames per encode/decode call.
         progress: called with the fraction done (0..1), e.g. a progress bar's update.
+        mask: the case's fluid mask ``(H, W)``; decoded fields are set to 0 in solid cells,
+            as the data are, and a re-encoded rollout encodes the masked field (what the
+            model saw in training), not what the decoder invents inside the body.
     """
     if mode not in MODES:
         raise ConfigError(f"unknown prediction mode {mode!r}; known: {list(MODES)}")
@@ -98,6 +102,12 @@ def predict(
             "in time; choose 'reconstruction' or a temporal checkpoint"
         )
     shape = tuple(u.shape[2:])
+    fluid = None if mask is None else fluid_mask(mask).to(device=device, dtype=u.dtype)
+
+    def decode(z: Tensor) -> Tensor:
+        out = model.decode(z, output_shape=shape)
+        return out if fluid is None else out * fluid
+
     zs: list[Tensor] = []
     frames: list[Tensor] = []
     report = progress or (lambda _f: None)
@@ -106,7 +116,7 @@ def predict(
             stop = min(i + batch_size, start + n_steps + 1)
             z = model.encode(u[i:stop].to(device))
             zs.append(z.cpu())
-            frames.append(model.decode(z, output_shape=shape).cpu())
+            frames.append(decode(z).cpu())
             report((stop - start) / (n_steps + 1))
     else:
         # Same order as LatentModel.rollout: step, decode, (re-encode the decoded field).
@@ -116,11 +126,11 @@ def predict(
             z = model.step(z)
             zs.append(z)
             if mode == "reencoded":
-                z = model.encode(model.decode(z, output_shape=shape))
+                z = model.encode(decode(z))
             report(0.5 * (k + 1) / max(n_steps, 1))
         for i in range(0, len(zs), batch_size):
             chunk = torch.cat(zs[i : i + batch_size], dim=0)
-            frames.append(model.decode(chunk, output_shape=shape).cpu())
+            frames.append(decode(chunk).cpu())
             report(0.5 + 0.5 * min(i + batch_size, len(zs)) / len(zs))
         zs = [z.cpu() for z in zs]
     return Prediction(to_numpy(torch.cat(frames, 0)), _grid_latents(zs), start, mode)
@@ -171,9 +181,12 @@ def reference_curves(
     }
 
 
-def abs_error(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """``|pred - truth|`` as float32."""
-    return np.abs(np.asarray(pred, np.float32) - np.asarray(truth, np.float32))
+def abs_error(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """``|pred - truth|`` as float32, NaN (drawn blank) in solid cells when ``mask`` is given."""
+    err = np.abs(np.asarray(pred, np.float32) - np.asarray(truth, np.float32))
+    if mask is not None:
+        err = np.where(np.asarray(mask) > 0, err, np.float32(np.nan))
+    return err
 
 
 # -- timing ----------------------------------------------------------------------------

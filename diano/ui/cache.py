@@ -103,7 +103,7 @@ def load_model(benchmark: str, name: str, device: str = "cpu") -> LoadedModel:
     if not scenarios:
         raise CheckpointError(
             f"no trained checkpoint for {name} on {benchmark} yet (looked in "
-            f"{root / benchmark}) — run `diano train {benchmark} --model {name}`"
+            f"{root / benchmark}) — run `diano train {benchmark} {name}`"
         )
     path = checkpoint_path(benchmark, name, scenarios[0], root)
     return _load_model(benchmark, name, scenarios[0], device, str(root), path.stat().st_mtime)
@@ -172,8 +172,9 @@ def _prediction(
 ) -> Prediction:
     benchmark, name, _scenario, device, _path, _sha = model_key
     loaded = load_model(benchmark, name, device)
-    truth = model_truth(load_case(*case_key[:2]), loaded)
-    pred = predict(loaded.model, truth, mode, start=start, n_steps=n_steps)
+    case = load_case(*case_key[:2])
+    truth = model_truth(case, loaded)
+    pred = predict(loaded.model, truth, mode, start=start, n_steps=n_steps, mask=case.mask)
     pred.fields.setflags(write=False)
     if pred.latents is not None:
         pred.latents.setflags(write=False)

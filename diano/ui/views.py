@@ -109,6 +109,51 @@ def pipeline_view(loaded: LoadedModel, case: FlowData, t: int) -> go.Figure | No
     )
 
 
+_METRIC_LABELS = {
+    "val_score": "validation score (mean rel-L2 over the rollout window)",
+    "train_minutes": "training time (minutes)",
+    "n_parameters": None,  # shown as "parameters"
+}
+_WHERE = {"sample": "committed held-out samples", "heldout": "full held-out cases"}
+
+
+def metric_rows(metrics: dict) -> list[tuple[str, str]]:
+    """Readable rows for a checkpoint's metrics: scalars as they are, and the nested scores
+    on the samples and held-out cases as one line per quantity (``0.5T`` = half a period)."""
+    rows = []
+    for key, value in metrics.items():
+        if isinstance(value, dict) or key in _METRIC_LABELS and _METRIC_LABELS[key] is None:
+            continue
+        where = next((w for p, w in _WHERE.items() if key.startswith(p + "_")), None)
+        if where is not None:
+            continue  # the headline copies of the nested scores below
+        label = _METRIC_LABELS.get(key, key.replace("_", " "))
+        rows.append((label, f"{value:.4g}" if isinstance(value, float) else str(value)))
+    for prefix, where in (("samples", _WHERE["sample"]), ("heldout", _WHERE["heldout"])):
+        scored = metrics.get(prefix)
+        if not isinstance(scored, dict):
+            continue
+        mean = scored.get("mean", {})
+        cases = ", ".join(scored.get("cases", {}))
+        for name, label in (
+            ("model", "latent-only rollout rel-L2 after a fraction of the period T"),
+            ("persistence", "persistence rel-L2"),
+            ("time_mean", "time-mean field rel-L2"),
+            ("latent_corr_wake", "latent–truth correlation, wake"),
+            ("latent_corr_box", "latent–truth correlation, whole box"),
+        ):
+            values = mean.get(name)
+            if isinstance(values, dict) and values:
+                shown = ", ".join(f"{k}: {v:.3f}" for k, v in values.items())
+                rows.append((f"{label} ({where})", shown))
+        for name, label in (("rel_l2", "rel-L2"), ("latent_corr", "latent–truth correlation")):
+            if isinstance(mean.get(name), float):
+                rows.append((f"{label} ({where})", f"{mean[name]:.4g}"))
+        if cases:
+            rows.append((f"cases ({where})", cases))
+    return rows
+
+
 def model_card(loaded: LoadedModel, case: FlowData | None) -> pd.DataFrame:
     """What the checkpoint says about the model, as a two-column table."""
     model, info = loaded.model, loaded.info
@@ -123,9 +168,7 @@ def model_card(loaded: LoadedModel, case: FlowData | None) -> pd.DataFrame:
         ratio = metrics.compression_ratio(field_shape, arrays["latent"].shape)
         rows.append(("latent shape", " × ".join(map(str, arrays["latent"].shape))))
         rows.append(("compression ratio", f"{ratio:.0f} : 1 (field values per latent value)"))
-    for key, value in (info.metrics or {}).items():
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        rows.append((f"metric: {key}", shown))
+    rows += metric_rows(info.metrics or {})
     horizon = trained_horizon(loaded)
     if horizon:
         rows.append(("trained rollout horizon", f"{horizon} steps"))
@@ -168,7 +211,7 @@ def _scrub(
     panels = [
         Panel("truth", truth, x, y),
         Panel(f"{name}: {MODE_LABELS[mode]}", pred.fields[:, 0], x, y),
-        Panel("|error|", abs_error(pred.fields[:, 0], truth), x, y, "error"),
+        Panel("|error|", abs_error(pred.fields[:, 0], truth, case.mask), x, y, "error"),
     ]
     if pred.latents is not None:
         grid = latent_grid(case, pred.latents.shape)
@@ -235,7 +278,7 @@ def compare_panels(
         Panel(labels[name], pred[t, 0], x, y) for name, pred in preds.items()
     ]
     errors = [
-        Panel(f"|error| {labels[name]}", abs_error(pred[t, 0], truth[t, 0]), x, y, "error")
+        Panel(f"|error| {labels[name]}", abs_error(pred[t, 0], truth[t, 0], case.mask), x, y, "error")
         for name, pred in preds.items()
     ]
     u = units(channel)
