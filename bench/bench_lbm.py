@@ -57,6 +57,9 @@ def _stenosis_sim(device: str, compile: bool) -> tuple[D2Q9Channel, torch.Tensor
         stenosed_channel_mask(nx, h, cfg.severity, cfg.centre * h, cfg.stenosis_length * h)
     )
     sponge = sponge_ramp(nx, nx - 1 - int(round(cfg.sponge[0] * h)), cfg.sponge[1])
+    sponge = sponge + sponge_ramp(
+        nx, int(round(cfg.inlet_sponge[0] * h)), cfg.inlet_sponge[1], side="inlet"
+    )
     sim = D2Q9Channel(solid, cfg.tau, u0=cfg.u_mean, sponge=sponge, device=device, compile=compile)
     return sim, cfg.u_mean
 

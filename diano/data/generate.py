@@ -71,14 +71,23 @@ def run(args: argparse.Namespace) -> int:
         for path in write_samples(args.benchmark, out=args.out, force=args.force):
             print(f"wrote {path}")
         return 0
-    if args.workers < 1:
-        from diano.errors import ConfigError
+    from diano.device import resolve_device
+    from diano.errors import ConfigError
 
+    if args.workers < 1:
         raise ConfigError(f"--workers must be ≥ 1, got {args.workers}")
+    resolve_device(args.device)  # an unknown or absent device fails before any work
     module = generator(args.benchmark)
     configs = module.cases(quick=args.quick, seed=args.seed)
     if args.only:
+        names = [c.name for c in configs]
         configs = [c for c in configs if any(s in c.name for s in args.only)]
+        if not configs:
+            shown = names if len(names) <= 8 else [*names[:3], "...", *names[-3:]]
+            raise ConfigError(
+                f"--only {' '.join(args.only)} matches none of the {len(names)} "
+                f"{args.benchmark} cases {shown}"
+            )
     out = (
         args.out
         if args.out is not None

@@ -55,13 +55,22 @@ def generate_case(
     """Run one case, check it (inside ``run_case``) and write it atomically.
 
     A failed check raises before anything is written; the writer itself writes to a
-    temporary file and renames it, so no partial file is ever left behind.
+    temporary file and renames it, so no partial file is ever left behind. An existing
+    ``path`` is refused before the simulation starts unless ``overwrite``.
 
     Returns:
         The file attributes written.
+
+    Raises:
+        DataError: ``path`` exists and ``overwrite`` is False.
+        ConfigError: invalid settings in ``config``.
+        ValidationError: a stability or physics check of the benchmark failed.
     """
     from diano.data.io import write_case
+    from diano.errors import DataError
 
+    if Path(path).exists() and not overwrite:
+        raise DataError(f"{path} already exists; pass overwrite=True (--force) to replace it")
     result = module.run_case(config, device, compile=compile, progress=progress)
     write_case(path, **result.write_kwargs(), overwrite=overwrite, dtype=dtype)
     return result.attrs

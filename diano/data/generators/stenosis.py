@@ -7,7 +7,9 @@ amplitude 0.5 U_m, Womersley number α = 3. Outlet: Zou/He ρ = 1 behind a spong
 
 Units: U_m is chosen per case so that the peak throat speed stays near 0.09 (lattice), then
 ν = U_m H / Re. The period T = 2π/ω with ω = α²ν/(H/2)² must be ≥ 10 × 4L/c_s, the channel's
-quarter-wave acoustic time, or the pulsation drives an acoustic resonance (§6.2).
+quarter-wave acoustic time, or the pulsation drives an acoustic resonance (§6.2); U_m is
+lowered further where that rule needs it. A sponge layer of 0.5H at the inlet keeps the
+Zou/He velocity inlet stable at the low τ (≈ 0.53–0.54) these settings give.
 
 Stored: ωH/U_m, u/U_m, v/U_m, p/(ρU_m²) on the 4H × H region x ∈ [−H, 3H] around and behind
 the throat (64 × 256 at H = 64, every node), the mask, x and y in H (origin at the throat
@@ -65,6 +67,11 @@ class StenosisConfig:
         n_cycles: simulated cycles; all but the last are discarded.
         n_snapshots: snapshots over the last cycle.
         sponge: start (from the inlet) and peak added relaxation time of the sponge layer.
+        inlet_sponge: width (from the inlet) and peak added relaxation time of a second
+            sponge layer at the inlet. Without it the Zou/He velocity inlet went unstable at
+            τ ≈ 0.536 (Re 150): the density in the inlet column near the walls grew
+            exponentially from step ≈ 16,000 and the run ended in NaN at step ≈ 17,000.
+            The layer ends 1H before the stored window; the flow rate it carries is exact.
         seed: recorded for provenance (the case is deterministic).
     """
 
@@ -83,14 +90,32 @@ class StenosisConfig:
     n_cycles: int = 3
     n_snapshots: int = 100
     sponge: tuple[float, float] = (10.0, 1.0)
+    inlet_sponge: tuple[float, float] = (0.5, 0.1)
     seed: int = 0
 
     @property
     def u_mean(self) -> float:
-        """Mean inflow speed: peak throat speed ≈ 1.5·U_m(1 + A)/(1 − s) kept at ``throat_speed``."""
-        return min(
-            self.u_cap, self.throat_speed * (1.0 - self.severity) / (1.5 * (1.0 + self.amplitude))
+        """Mean inflow speed U_m (lattice units), the smallest of three limits.
+
+        * the peak throat speed ≈ 1.5·U_m(1 + A)/(1 − s) stays at ``throat_speed``;
+        * ``u_cap``;
+        * the acoustic rule T ≥ 10·4L/c_s (:meth:`check`): with ν = U_m·H/Re the period
+          T = 2π(H/2)²·Re/(α²·U_m·H) shortens as U_m grows, so
+          U_m ≤ 2π(H/2)²·Re/(α²·H·10·4L/c_s), taken with a 1 % margin. Without this limit the
+          s = 0.4, Re 100 case had T = 46,542 steps against the 53,209 required.
+        """
+        nx = round(self.length * self.height)
+        quarter_wave = 4.0 * nx / SOUND_SPEED
+        acoustic = (
+            0.99
+            * 2.0
+            * math.pi
+            * (self.height / 2) ** 2
+            * self.re
+            / (self.womersley**2 * self.height * 10.0 * quarter_wave)
         )
+        throat = self.throat_speed * (1.0 - self.severity) / (1.5 * (1.0 + self.amplitude))
+        return min(self.u_cap, throat, acoustic)
 
     @property
     def nu(self) -> float:
@@ -130,9 +155,15 @@ class StenosisConfig:
 
 
 def cases(quick: bool = False, seed: int = 0) -> list[StenosisConfig]:
-    """The five cases of the full set, or one small quick case (H = 32, two cycles)."""
+    """The five cases of the full set, or one small quick case (H = 32, three cycles).
+
+    The quick case keeps three cycles like the full set: with two, the periodicity check
+    compares the last cycle with the first, which still carries the start-up transient
+    (the straight-channel initial field is not divergence-free at the stenosis), and it
+    failed with a 73 % mismatch at the wake probes.
+    """
     if quick:
-        return [StenosisConfig(severity=0.5, re=100.0, height=32, n_cycles=2, seed=seed)]
+        return [StenosisConfig(severity=0.5, re=100.0, height=32, seed=seed)]
     return [
         StenosisConfig(severity=s, re=re, split=split, seed=seed) for s, re, split in FULL_CASES
     ]
@@ -162,6 +193,9 @@ def run_case(
     )
     inflow = WomersleyInflow(h, cfg.u_mean, cfg.amplitude, cfg.omega, cfg.nu)
     sponge = sponge_ramp(nx, nx - 1 - int(round(cfg.sponge[0] * h)), cfg.sponge[1])
+    sponge = sponge + sponge_ramp(
+        nx, int(round(cfg.inlet_sponge[0] * h)), cfg.inlet_sponge[1], side="inlet"
+    )
     # start from the exact straight-channel solution at t = 0, so only the stenosis' own
     # disturbance has to settle during the discarded cycles
     u0 = torch.from_numpy(inflow.numpy(0.0))
@@ -233,8 +267,8 @@ def run_case(
             "period_steps": period,
             "acoustic_ratio": period / (4.0 * nx / SOUND_SPEED),
         },
-        "solver": "D2Q9 BGK; Zou/He Womersley velocity inlet, Zou/He pressure outlet rho=1 behind a "
-        "sponge layer, full-way bounce-back walls",
+        "solver": "D2Q9 BGK; Zou/He Womersley velocity inlet behind an inlet sponge layer, Zou/He "
+        "pressure outlet rho=1 behind a sponge layer, full-way bounce-back walls",
         "lattice": [h + 2, nx],
         "tau": cfg.tau,
         "u_lattice": cfg.u_mean,
