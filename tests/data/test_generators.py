@@ -6,8 +6,8 @@ Two simulations run here, each in about 15 s on 2 cores, and each passes the gen
 checks and is written like a full case: a reduced stenosis case (H = 16, 8H long, Re 50,
 three cardiac cycles of ≈ 9,000 steps on a 18 × 128 lattice; stability and cycle
 periodicity) and a reduced coronary vessel (D = 7 nodes on 16 × 16 × 32; steady state and
-flux conservation). The cylinder's shedding check is exercised on synthetic lift signals; everything else
-fails or is refused before the lattice runs many steps.
+flux conservation). The cylinder's shedding check is exercised on synthetic lift signals;
+everything else fails or is refused before the lattice runs many steps.
 """
 
 from __future__ import annotations
