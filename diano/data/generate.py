@@ -7,7 +7,8 @@
 Files go to ``diano.data.io.data_dir(<benchmark>)`` (``$DIANO_DATA_DIR`` or the user cache;
 ``--quick`` sets go to its ``quick/`` sub-folder), one HDF5 file per case, plus a sha256
 ``manifest.json``. Existing files are kept and skipped (so an interrupted run resumes)
-unless ``--force``. ``--samples`` writes the small float16 samples committed under
+unless ``--force``. A case that fails its checks leaves no file; the others go on, and the
+run ends by listing the failures with exit status 1. ``--samples`` writes the small float16 samples committed under
 ``data/samples/`` from an already generated set.
 """
 
@@ -23,8 +24,10 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from diano.errors import DataError
+from diano.errors import DataError, ValidationError
 
+#: errors that fail one case and let the others go on (anything else stops the run)
+CASE_ERRORS = (DataError, ValidationError)
 BENCHMARK_NAMES = ("cylinder2d", "stenosis2d", "coronary3d")
 
 
@@ -101,24 +104,43 @@ def run(args: argparse.Namespace) -> int:
         f"{len(todo)} to make"
     )
     options = {"device": args.device, "overwrite": args.force, "compile": not args.eager}
+    failed: list[str] = []
     if args.workers == 1 or len(todo) <= 1:
         for cfg in tqdm(todo, desc=args.benchmark, unit="case", disable=len(todo) <= 1):
-            _report(_run_one(args.benchmark, cfg, out, options, progress=True, threads=None))
+            try:
+                _report(_run_one(args.benchmark, cfg, out, options, progress=True, threads=None))
+            except CASE_ERRORS as exc:
+                failed.append(_failure(cfg.name, exc))
     else:
         threads = max(1, (os.cpu_count() or 1) // args.workers)
         ctx = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
-            futures = [
-                pool.submit(_run_one, args.benchmark, cfg, out, options, False, threads)
+            futures = {
+                pool.submit(_run_one, args.benchmark, cfg, out, options, False, threads): cfg.name
                 for cfg in todo
-            ]
+            }
             for future in tqdm(
                 cf.as_completed(futures), total=len(futures), desc=args.benchmark, unit="case"
             ):
-                _report(future.result())
+                try:
+                    _report(future.result())
+                except CASE_ERRORS as exc:
+                    failed.append(_failure(futures[future], exc))
     manifest = write_manifest(out)
     print(f"manifest: {manifest}")
+    if failed:
+        print(f"{len(failed)} of {len(todo)} cases failed (no file written for them):")
+        for line in failed:
+            print(f"  {line}")
+        return 1
     return 0
+
+
+def _failure(name: str, exc: Exception) -> str:
+    """One line for a failed case; printed at once so a long run shows it as it happens."""
+    line = f"{name}: {exc}"
+    tqdm.write(f"FAILED {line}")
+    return line
 
 
 def _done(path: Path, force: bool) -> bool:

@@ -110,11 +110,56 @@ def test_diverging_run_raises_and_leaves_no_file(tmp_path: Path) -> None:
         throat_speed=0.6,
         u_cap=0.2,
         check_every=0.05,
+        max_redraws=1,
     )
     path = tmp_path / f"{cfg.name}.h5"
-    with pytest.raises(ValidationError, match=r"(max lattice speed .* ≥ limit 0\.15|NaN/Inf)"):
+    with pytest.raises(
+        ValidationError,
+        match=r"all 2 draws failed: draw 0: .*(max lattice speed .* ≥ limit 0\.15|NaN/Inf).*; draw 1",
+    ):
         generate_case(coronary, cfg, path, compile=False, progress=False)
     assert _leftovers(tmp_path) == []
+
+
+def test_failed_coronary_draw_is_replaced_by_the_next_and_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cfg = coronary.cases()[5]
+    first, second = coronary.draw_sample(cfg), coronary.draw_sample(replace(cfg, draw=1))
+    assert first.re != second.re  # a new draw is a new sample of the same index
+    assert coronary.draw_sample(replace(cfg, draw=0)).re == first.re  # draw 0 is unchanged
+
+    tried = []
+
+    def fake_draw(attempt, device, *, compile, progress):
+        tried.append(attempt.draw)
+        if attempt.draw == 0:
+            raise ValidationError("NaN/Inf populations at step 4222")
+        return coronary.CaseResult(np.zeros(1), [], np.zeros(1), {}, {"checks": {}})
+
+    monkeypatch.setattr(coronary, "_run_draw", fake_draw)
+    result = coronary.run_case(cfg)
+    assert tried == [0, 1]
+    assert result.attrs["checks"]["replaced_draws"] == ["draw 0: NaN/Inf populations at step 4222"]
+
+
+def test_cli_goes_on_after_a_failed_case_and_reports_it(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from diano.data import generate
+
+    def fake_run_one(benchmark, cfg, out, options, progress, threads):
+        if cfg.name.endswith("0001"):
+            raise ValidationError(f"{cfg.name}: NaN/Inf populations at step 10")
+        return {"name": cfg.name, "seconds": 0.0, "attrs": {"checks": {}}}
+
+    monkeypatch.setattr(generate, "_run_one", fake_run_one)
+    argv = ["generate", "coronary3d", "--quick", "--out", str(tmp_path)]
+    assert main([*argv, "--only", "coronary3d_0000", "coronary3d_0001", "coronary3d_0002"]) == 1
+    out = capsys.readouterr().out
+    assert "coronary3d_0000: 0 s" in out and "coronary3d_0002: 0 s" in out  # both went on
+    assert "1 of 3 cases failed" in out and "coronary3d_0001: NaN/Inf" in out
+    assert (tmp_path / "manifest.json").is_file()
 
 
 def test_reduced_coronary_run_reaches_steady_state_with_conserved_flux(tmp_path: Path) -> None:

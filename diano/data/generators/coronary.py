@@ -29,7 +29,7 @@ lengths in inlet diameters (x from the inlet plane, y and z from the inlet centr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -73,6 +73,10 @@ class CoronaryConfig:
         min_flowthroughs: flow-through times before the first accepted check (the measured
             cases had settled by 0.8; a flow-through covers the whole simulated length).
         max_flowthroughs: give up (ValidationError) after this many.
+        draw: which draw of sample ``index`` to run (0: the first; a later draw is a new
+            geometry and Re from the same index).
+        max_redraws: draws tried after a failed one (divergence or no steady state) before
+            the sample fails; the file records the failures it replaced.
     """
 
     index: int
@@ -93,6 +97,8 @@ class CoronaryConfig:
     check_every: float = 0.5
     min_flowthroughs: float = 1.0
     max_flowthroughs: float = 25.0
+    draw: int = 0
+    max_redraws: int = 3
 
     @property
     def name(self) -> str:
@@ -117,7 +123,7 @@ def draw_sample(cfg: CoronaryConfig) -> Sample:
     ``re_range[0]`` and the smaller of ``re_range[1]`` and the Re at which τ = ``min_tau``;
     a severity whose cap lies below ``re_range[0]`` is drawn again.
     """
-    rng = np.random.default_rng([cfg.seed, cfg.index])
+    rng = np.random.default_rng([cfg.seed, cfg.index, *([cfg.draw] if cfg.draw else [])])
     nz, ny, nx = cfg.lattice
     if nz != ny:
         raise ConfigError(f"coronary lattice must have nz == ny, got {cfg.lattice}")
@@ -178,10 +184,31 @@ def run_case(
 ) -> CaseResult:
     """Run one sample to steady state and return it embedded in the stored cube.
 
+    A draw that fails its checks (a rare geometry, e.g. an eccentric throat near the τ
+    limit, can diverge) is replaced by the next draw of the same index, up to
+    ``max_redraws`` times; the replaced failures are kept in the file's ``checks``.
+
     Raises:
-        ValidationError: NaN/Inf, a lattice speed ≥ 0.15, or no steady state (flux and
-            field-change criteria) within ``max_flowthroughs``.
+        ValidationError: every draw failed: NaN/Inf, a lattice speed ≥ 0.15, or no steady
+            state (flux and field-change criteria) within ``max_flowthroughs``.
     """
+    failures: list[str] = []
+    for draw in range(cfg.draw, cfg.draw + cfg.max_redraws + 1):
+        try:
+            result = _run_draw(replace(cfg, draw=draw), device, compile=compile, progress=progress)
+        except ValidationError as exc:
+            failures.append(f"draw {draw}: {exc}")
+            continue
+        if failures:
+            result.attrs["checks"]["replaced_draws"] = failures
+        return result
+    raise ValidationError(f"{cfg.name}: all {len(failures)} draws failed: " + "; ".join(failures))
+
+
+def _run_draw(
+    cfg: CoronaryConfig, device: str | torch.device, *, compile: bool, progress: bool
+) -> CaseResult:
+    """One draw of the sample, to steady state (the body of :func:`run_case`)."""
     timer = Timer()
     sample = draw_sample(cfg)
     geo = sample.geometry
@@ -206,7 +233,10 @@ def run_case(
         compile=compile,
     )
     u_in = torch.as_tensor(inlet, dtype=sim.dtype, device=sim.device)
-    where = f"{cfg.name} (Re={sample.re:.0f}, severity={geo.severity:.2f}, tau={sample.tau:.4f}, U={sample.u_lattice:.4f})"
+    where = (
+        f"{cfg.name}{f' draw {cfg.draw}' if cfg.draw else ''} (Re={sample.re:.0f}, "
+        f"severity={geo.severity:.2f}, tau={sample.tau:.4f}, U={sample.u_lattice:.4f})"
+    )
 
     flow_through = n_total / sample.u_lattice
     every = max(1, int(round(cfg.check_every * flow_through)))
