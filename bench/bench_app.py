@@ -41,9 +41,10 @@ from pathlib import Path
 
 import torch
 
+from diano.reporting import write_section
+
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- BEGIN bench_app -->", "<!-- END bench_app -->"
 TARGET_MS = 150.0
 CHROMIUM = "/usr/bin/chromium"
 
@@ -320,7 +321,6 @@ def render(latency: dict, rows: list[dict], what: str, args: argparse.Namespace)
     verdict = "met" if p95 <= TARGET_MS else "not met"
     ms = "{:.1f} / {:.1f}".format
     lines = [
-        BEGIN,
         "## App: latent edit to updated figure (browser) and step + decode (server)",
         "",
         f"Measured by `bench/bench_app.py` on {dt.date.today().isoformat()}, {os.cpu_count()} "
@@ -349,21 +349,7 @@ def render(latency: dict, rows: list[dict], what: str, args: argparse.Namespace)
         editor = ms(*r["editor"]) if "editor" in r else "— (vector latent)"
         step = ms(*r["step_decode"])
         lines.append(f"| {r['name']} | {r['params']:,} | {r['latent']} | {step} | {editor} |")
-    lines.append(END)
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace this script's section of ``path`` (or append it; create the file if missing)."""
-    text = path.read_text() if path.is_file() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -392,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(latency, rows, what, args)
     print(section)
     if not args.no_write:
-        write_section(args.out, section)
+        write_section(args.out, "bench_app", section)
     return 0
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,8 +32,8 @@ from diano.data.generators.geometry import cylinder_mask, stenosed_channel_mask
 from diano.data.generators.vessel import build_vessel
 from diano.data.simulators import D2Q9Channel, D3Q19Channel
 from diano.data.simulators.lattice import sponge_ramp
+from diano.reporting import cpu_name, write_section
 
-BEGIN, END = "<!-- BEGIN bench_lbm -->", "<!-- END bench_lbm -->"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
@@ -160,22 +159,10 @@ def measured_set(name: str) -> tuple[int, float, float]:
     return len(files), seconds, steps
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def render(
     rows: list[dict], sets: list[dict], args: argparse.Namespace, load: tuple[float, ...]
 ) -> str:
     lines = [
-        BEGIN,
         "## Lattice-Boltzmann data generation",
         "",
         f"Measured by `bench/bench_lbm.py` on {dt.date.today().isoformat()}: {cpu_name()}, "
@@ -207,21 +194,7 @@ def render(
         measured = f"{s['seconds'] / 60:.1f}" if s["files"] else ""
         estimate = f"{s['estimate'] / 60:.1f}" if s["estimate"] else ""
         lines.append(f"| {s['name']} | {s['files']} | {measured} | {estimate} |")
-    lines.append(END)
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace this script's section of ``path`` (or append it; create the file if missing)."""
-    text = path.read_text() if path.is_file() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(rows, sets, args, load)
     print(section)
     if not args.no_write:
-        write_section(args.out, section)
+        write_section(args.out, "bench_lbm", section)
     return 0
 
 

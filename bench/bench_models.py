@@ -23,7 +23,6 @@ import argparse
 import datetime as dt
 import math
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -33,10 +32,10 @@ import torch
 
 from diano import MODEL_NAMES, __version__
 from diano.models import build_model, default_config
+from diano.reporting import cpu_name, write_section
 
 BENCHMARK, SCENARIO = "cylinder2d", "temporal"
 TARGET_MS = 10.0  # aim: DIANO encode + step + decode on 2 cores at 128×128
-BEGIN, END = "<!-- BEGIN bench_models -->", "<!-- END bench_models -->"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
@@ -97,23 +96,12 @@ def measure(name: str, warmup: int, runs: int, blocks: int) -> dict:
     return {"name": name, "params": base.n_parameters, "latent": latent, **best}
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def render(
     rows: list[dict], args: argparse.Namespace, load: tuple[float, ...], end_load: float
 ) -> str:
-    """The markdown section, markers included."""
+    """The markdown section (its markers are added when it is written)."""
     ms = "{:.2f} / {:.2f}".format
     lines = [
-        BEGIN,
         "## Model latency (CPU, batch 1)",
         "",
         f"Measured by `bench/bench_models.py` on {dt.date.today().isoformat()}: {cpu_name()}, "
@@ -142,21 +130,7 @@ def render(
             f"Aim: DIANO encode + step + decode ≤ {TARGET_MS:g} ms on {args.threads} cores at "
             f"128×128 — **{verdict}** ({diano['total']:.2f} ms).",
         ]
-    lines.append(END)
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace this script's section of ``path`` (or append it; create the file if missing)."""
-    text = path.read_text() if path.is_file() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(rows, args, load, os.getloadavg()[0])
     print(section)
     if not args.no_write:
-        write_section(args.out, section)
+        write_section(args.out, "bench_models", section)
         print(f"wrote {args.out}")
     return 0
 

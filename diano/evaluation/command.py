@@ -27,7 +27,9 @@ from typing import Any
 import numpy as np
 import torch
 
-BEGIN, END = "<!-- BEGIN evaluate -->", "<!-- END evaluate -->"
+from diano.reporting import markers, write_section
+
+BEGIN, END = markers("evaluate")
 NOISE_LEVELS = (0.0, 0.05, 0.10, 0.15, 0.25)
 #: the paper's vorticity normalisation (their code divides vorticity by 4.4)
 PAPER_VORTICITY_SCALE = 4.4
@@ -263,22 +265,12 @@ def markdown(results: list[dict[str, Any]], source: str, images: list[str], out:
     return "\n".join(lines) + "\n"
 
 
-def _write_between_markers(path: Path, body: str) -> None:
-    text = path.read_text() if path.exists() else "# Results\n\n" + BEGIN + "\n" + END + "\n"
-    if BEGIN not in text or END not in text:
-        text = text.rstrip() + "\n\n" + BEGIN + "\n" + END + "\n"
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(head + BEGIN + "\n" + body + END + tail)
-
-
 def run(args: argparse.Namespace) -> int:
     from diano.checkpoints import MANIFEST, default_root
     from diano.data import load
     from diano.device import resolve_device
-    from diano.evaluation.scores import summary
     from diano.errors import DataError
+    from diano.evaluation.scores import summary
     from diano.training.data import open_cases
 
     device = resolve_device(args.device)
@@ -314,6 +306,6 @@ def run(args: argparse.Namespace) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     slim = [{k: v for k, v in r.items() if k != "spectra"} for r in results]
     args.json.write_text(json.dumps(slim, indent=1))
-    _write_between_markers(args.out, markdown(results, args.source, images, args.out))
+    write_section(args.out, "evaluate", markdown(results, args.source, images, args.out), title="# Results")
     print(f"wrote {args.out}, {args.json} and {len(images)} figures")
     return 0
