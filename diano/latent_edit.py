@@ -10,20 +10,22 @@ edits below change that latent the way a person would draw on a coarse grid:
 
 Edits are frozen dataclasses, so a history is a tuple of small records that can be shown,
 stored and replayed; :class:`EditHistory` is an immutable undo/redo list over a base latent.
-The model is never touched: every edit returns a new tensor.
+The model is never touched: every edit returns a new tensor. :func:`edit_to_dict` and
+:func:`edit_from_dict` (and ``EditHistory.to_dict`` / ``from_dict``) turn edits into plain
+JSON data and back, exactly: floats keep every bit, arrays keep their dtype.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from diano.errors import ConfigError
+from diano.errors import ConfigError, DataError
 
 Cells = tuple[tuple[int, int], ...]
 
@@ -316,3 +318,92 @@ class EditHistory:
 
     def describe(self) -> list[str]:
         return [edit.describe() for edit in self.applied]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data: every recorded edit (redoable ones too) and the cursor."""
+        return {"edits": [edit_to_dict(e) for e in self.edits], "cursor": self.cursor}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> EditHistory:
+        """Rebuild a history from :meth:`to_dict`'s output.
+
+        Raises:
+            DataError: not a history record, an unknown edit, or a cursor out of range.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("edits"), list):
+            raise DataError("an edit history needs a list 'edits' and an integer 'cursor'")
+        edits = tuple(edit_from_dict(e) for e in data["edits"])
+        cursor = data.get("cursor", len(edits))
+        if type(cursor) is not int or not 0 <= cursor <= len(edits):
+            raise DataError(f"edit history cursor {cursor!r} is not in 0..{len(edits)}")
+        return cls(edits, cursor)
+
+
+#: JSON names of the edit classes (the ``"type"`` of a serialised edit)
+EDIT_TYPES: dict[str, type] = {
+    "gaussian_bump": GaussianBump,
+    "set_region": SetRegion,
+    "scale_region": ScaleRegion,
+    "fourier_filter": FourierFilter,
+    "add_latent": AddLatent,
+}
+
+
+def edit_to_dict(edit: Edit) -> dict[str, Any]:
+    """An edit as plain JSON data ``{"type": ..., <its fields>}``.
+
+    Tuples become lists; an array (``AddLatent.delta``) becomes nested lists plus its dtype,
+    which JSON holds exactly (a float32 or float64 value survives the round trip bit for bit).
+    """
+    names = {cls: name for name, cls in EDIT_TYPES.items()}
+    if type(edit) not in names:
+        raise ConfigError(f"cannot serialise edit {type(edit).__name__}; known: {list(EDIT_TYPES)}")
+    out: dict[str, Any] = {"type": names[type(edit)]}
+    for f in fields(edit):
+        value = getattr(edit, f.name)
+        if isinstance(value, np.ndarray):
+            out[f.name] = value.tolist()
+            out[f"{f.name}_dtype"] = str(value.dtype)
+        elif isinstance(value, tuple):
+            out[f.name] = [[int(i) for i in v] if isinstance(v, tuple) else v for v in value]
+        else:
+            out[f.name] = value.item() if isinstance(value, np.generic) else value
+    return out
+
+
+def edit_from_dict(data: Any) -> Edit:
+    """Rebuild an edit from :func:`edit_to_dict`'s output.
+
+    Raises:
+        DataError: not a dict, an unknown ``type``, or missing / unexpected / ill-typed fields.
+    """
+    if not isinstance(data, dict):
+        raise DataError(f"an edit must be a JSON object, got {type(data).__name__}")
+    kind = data.get("type")
+    if kind not in EDIT_TYPES:
+        raise DataError(f"unknown edit type {kind!r}; known: {list(EDIT_TYPES)}")
+    cls = EDIT_TYPES[kind]
+    names = [f.name for f in fields(cls)]
+    extra = set(data) - {"type", *names, *(f"{n}_dtype" for n in names)}
+    if extra:
+        raise DataError(f"{kind} edit has unexpected field(s) {sorted(extra)}")
+    kwargs: dict[str, Any] = {}
+    try:
+        for name in names:
+            if name not in data:
+                continue  # the dataclass default applies (or the constructor says it is missing)
+            value = data[name]
+            if name == "cells":
+                value = tuple((int(i), int(j)) for i, j in value)
+            elif name == "delta":
+                value = np.asarray(value, dtype=np.dtype(data.get("delta_dtype", "float32")))
+            elif name == "channel":
+                value = None if value is None else int(value)
+            elif name in ("action", "label"):
+                value = str(value)
+            else:
+                value = float(value)
+            kwargs[name] = value
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{kind} edit is malformed: {exc}") from exc
