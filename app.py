@@ -23,6 +23,7 @@ PAGES = [
     st.Page("pages/latent_editor.py", title="Latent editor", icon=":material/edit:"),
     st.Page("pages/playground.py", title="Solver playground", icon=":material/science:"),
     st.Page("pages/compare.py", title="Compare models", icon=":material/compare:"),
+    st.Page("pages/transfer.py", title="Import & export", icon=":material/swap_vert:"),
 ]
 
 page = st.navigation(PAGES)
