@@ -52,6 +52,19 @@ def test_page_offers_every_download(app: AppTest, downloads: dict) -> None:
         assert "latent_edited_0" in npz.files and npz["latent_edited_0"].ndim == 2
 
 
+@pytest.mark.parametrize("model", ["cno", "cnn_ae", "mlp_ae"])
+def test_page_works_for_the_baselines(app: AppTest, downloads: dict, model: str) -> None:
+    app.selectbox(key="model").set_value(model).run()
+    at = open_page(app)
+    assert not at.error and len(at.get("plotly_chart")) == 1
+    assert {"dl_png", "dl_npz", "dl_h5", "dl_vti"} <= set(downloads)
+    if model == "mlp_ae":  # a vector latent: no latent grid to edit or bundle
+        assert "dl_bundle" not in downloads
+        assert any("vector latent" in i for i in messages(at, "info"))
+    else:
+        assert tx.read_bundle(_bytes(downloads, "dl_bundle")).model == model
+
+
 def test_bundle_restores_edits_into_the_latent_editor(app: AppTest, downloads: dict) -> None:
     at = edit_in_editor(app)
     state = at.session_state["editor"]
