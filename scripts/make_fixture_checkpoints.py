@@ -6,7 +6,11 @@ Writes, under ``ROOT``:
   (:func:`diano.explore.vortex_street`, Lamb–Oseen vortices convecting behind a cylinder);
 * ``checkpoints/cylinder2d/<model>-temporal.safetensors`` for every registered model, built
   from ``default_config(model, "cylinder2d", "temporal", size="tiny")`` with random weights
-  (or, with ``--fit-steps``, fitted for a few seconds to the street), plus ``manifest.json``.
+  (or, with ``--fit-steps``, fitted for a few seconds to the street), plus ``manifest.json``;
+* with ``--benchmarks stenosis2d coronary3d`` (:func:`make_geometric_fixture`): a synthetic
+  stenosed channel ``samples/stenosis2d_syn.h5`` and tube ``samples/coronary3d_syn.h5``
+  (:mod:`diano.explore.synthetic`) and random-weight ``stenosis2d/<model>-geometric`` and
+  ``coronary3d/<model>-many_to_one`` checkpoints of every model with a preset there.
 
 Point the app at them with ``DIANO_CHECKPOINT_DIR=ROOT/checkpoints`` and
 ``DIANO_SAMPLES_DIR=ROOT/samples``::
@@ -28,7 +32,8 @@ from diano import MODEL_NAMES
 from diano.checkpoints import checkpoint_path, save_checkpoint, update_manifest
 from diano.data import load, sha256_file, write_case
 from diano.explore import vortex_street
-from diano.models.presets import default_config
+from diano.explore.synthetic import stenosis_channel, vessel_tube
+from diano.models.presets import default_config, supported_scenarios
 from diano.models.registry import build_model
 
 BENCHMARK = "cylinder2d"
@@ -120,6 +125,81 @@ def make_fixture(
     return checkpoints, samples
 
 
+def _save_random(
+    model: torch.nn.Module, benchmark: str, scenario: str, data, checkpoints: Path, command: str
+) -> None:
+    """Random weights with the case's normaliser, saved and added to the manifest."""
+    model.set_normalizer(
+        data.normalizer_stats(list(model.config.in_channels)),
+        data.normalizer_stats(list(model.config.out_channels)),
+    )
+    path = checkpoint_path(benchmark, model.name, scenario, checkpoints)
+    save_checkpoint(
+        model,
+        path,
+        benchmark=benchmark,
+        metrics={"fixture": "random weights"},
+        data_sha256=sha256_file(data.path),
+        command=command,
+    )
+    update_manifest(path, root=checkpoints)
+
+
+def make_geometric_fixture(
+    root: str | Path,
+    stenosis: tuple[int, int, int] = (16, 64, 12),
+    vessel: int = 32,
+    models: tuple[str, ...] = MODEL_NAMES,
+    benchmarks: tuple[str, ...] = ("stenosis2d", "coronary3d"),
+) -> tuple[Path, Path]:
+    """Synthetic ``stenosis2d`` and ``coronary3d`` cases and tiny random-weight checkpoints.
+
+    Args:
+        root: folder to write ``samples/`` and ``checkpoints/`` into (created).
+        stenosis: ``(H, W, T)`` of the stenosed channel; DIANO's grid is set to ``(H, W)``
+            and its line to ``W / 4`` points, the baselines keep their tiny grids.
+        vessel: ``n`` of the ``n³`` tube; DIANO's grid is set to ``n³`` (latent 8³).
+        models: registered models to save (those with a preset for the benchmark).
+        benchmarks: which of the two to write.
+
+    Returns:
+        ``(checkpoint_dir, samples_dir)``.
+    """
+    root = Path(root)
+    samples, checkpoints = root / "samples", root / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    command = f"python scripts/make_fixture_checkpoints.py {root} --benchmarks " + " ".join(
+        benchmarks
+    )
+    torch.manual_seed(0)
+    if "stenosis2d" in benchmarks:
+        h, w, n_times = stenosis
+        path = write_case(
+            samples / "stenosis2d_syn.h5", **stenosis_channel(h, w, n_times), overwrite=True
+        )
+        data = load(path)
+        for name in models:
+            if "geometric" not in supported_scenarios(name, "stenosis2d"):
+                continue
+            config = default_config(name, "stenosis2d", "geometric", size="tiny")
+            if name == "diano":
+                config = dataclasses.replace(config, grid_shape=(h, w), latent_shape=(w // 4,))
+            model = build_model(name, config)
+            _save_random(model, "stenosis2d", "geometric", data, checkpoints, command)
+    if "coronary3d" in benchmarks:
+        path = write_case(samples / "coronary3d_syn.h5", **vessel_tube(vessel), overwrite=True)
+        data = load(path)
+        for name in models:
+            if "many_to_one" not in supported_scenarios(name, "coronary3d"):
+                continue
+            config = default_config(name, "coronary3d", "many_to_one", size="tiny")
+            if name == "diano":
+                config = dataclasses.replace(config, grid_shape=(vessel,) * 3)
+            model = build_model(name, config)
+            _save_random(model, "coronary3d", "many_to_one", data, checkpoints, command)
+    return checkpoints, samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="folder to write samples/ and checkpoints/ into")
@@ -128,10 +208,21 @@ def main() -> None:
     parser.add_argument("--latent", type=int, default=None, help="latent size M (grid latents)")
     parser.add_argument("--fit-steps", type=int, default=0, help="Adam steps per model")
     parser.add_argument("--size", choices=("tiny", "default"), default="tiny", help="presets")
-    args = parser.parse_args()
-    ckpt, samples = make_fixture(
-        args.root, args.n, args.times, args.latent, args.fit_steps, size=args.size
+    parser.add_argument(
+        "--benchmarks",
+        nargs="+",
+        choices=(BENCHMARK, "stenosis2d", "coronary3d"),
+        default=(BENCHMARK,),
+        help="benchmarks to write fixtures for (stenosis2d, coronary3d: synthetic cases)",
     )
+    args = parser.parse_args()
+    if BENCHMARK in args.benchmarks:
+        ckpt, samples = make_fixture(
+            args.root, args.n, args.times, args.latent, args.fit_steps, size=args.size
+        )
+    others = tuple(b for b in args.benchmarks if b != BENCHMARK)
+    if others:
+        ckpt, samples = make_geometric_fixture(args.root, benchmarks=others)
     print(f"DIANO_CHECKPOINT_DIR={ckpt} DIANO_SAMPLES_DIR={samples}")
 
 

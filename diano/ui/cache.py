@@ -30,8 +30,8 @@ from diano.data import FlowData, load, samples_dir
 from diano.errors import CheckpointError, DataError, DianoError
 from diano.explore import Prediction, predict
 
-#: scenarios the 2D pages use, in order of preference
-SCENARIO_PREFERENCE = ("temporal", "static")
+#: scenarios the pages use, in order of preference (one benchmark has one marching scenario)
+SCENARIO_PREFERENCE = ("temporal", "geometric", "many_to_one", "static")
 
 
 def checkpoint_root() -> Path:

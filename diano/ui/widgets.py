@@ -19,18 +19,37 @@ import torch
 from diano import MODEL_NAMES
 from diano.data import FlowData
 from diano.errors import DianoError
+from diano.models.presets import supported_scenarios
 from diano.ui.cache import LoadedModel, available_scenarios, list_cases, load_case, load_model
 
 LOG = logging.getLogger("diano.ui")
 
 #: benchmarks of the 2D time-marching pages
 BENCHMARKS_2D = ("cylinder2d",)
+#: pages showing one benchmark of their own: page url path -> benchmark
+PAGE_BENCHMARKS = {"vessel3d": "coronary3d", "stenosis": "stenosis2d"}
+BENCHMARK_HELP = {
+    "cylinder2d": "2D wake behind a cylinder: vorticity on an 8D × 8D window, cylinder at (0, 0).",
+    "stenosis2d": "2D pulsatile flow through a symmetric stenosed channel, 1H × 4H window, "
+    "throat at x = 0; DIANO reduces it to a line along the axis.",
+    "coronary3d": "3D steady flow in curved, stenosed vessels on 64³; pressure from (u, v, w).",
+}
+CASE_HELP = {
+    "cylinder2d": "Reynolds number of the flow; held-out cases were not seen in training.",
+    "stenosis2d": "Reynolds number of the pulsatile flow; held-out cases were not trained on.",
+    "coronary3d": "One vessel (Reynolds number on the inlet diameter); held out if not trained on.",
+}
 MODEL_LABELS = {"diano": "DIANO", "cno": "CNO", "cnn_ae": "CNN-AE", "mlp_ae": "MLP-AE"}
 UNITS = {
     "vorticity": ("ω", "U∞/D"),
     "u": ("u", "U∞"),
     "v": ("v", "U∞"),
     "p": ("p", "ρU∞²"),
+}
+#: units where a benchmark's data differ from the cylinder's
+BENCHMARK_UNITS = {
+    "stenosis2d": {"vorticity": ("ω", "U/H"), "u": ("u", "U"), "v": ("v", "U"), "p": ("p", "ρU²")},
+    "coronary3d": {"u": ("u", "U"), "v": ("v", "U"), "w": ("w", "U"), "p": ("p", "ρU²")},
 }
 
 
@@ -44,9 +63,9 @@ class Selection:
     device: str
 
 
-def units(channel: str) -> dict[str, str]:
+def units(channel: str, benchmark: str = "cylinder2d") -> dict[str, str]:
     """Colour-bar titles for a channel: field, |error|, latent, saliency."""
-    symbol, unit = UNITS.get(channel, (channel, ""))
+    symbol, unit = BENCHMARK_UNITS.get(benchmark, UNITS).get(channel, (channel, ""))
     suffix = f" / ({unit})" if unit else ""
     return {
         "field": f"{symbol}{suffix}",
@@ -56,18 +75,28 @@ def units(channel: str) -> dict[str, str]:
     }
 
 
-def sidebar() -> Selection:
-    """Draw the shared sidebar and remember its selection for the pages."""
+def sidebar(page=None) -> Selection:
+    """Draw the shared sidebar and remember its selection for the pages.
+
+    ``page`` is the page ``st.navigation`` chose: a page listed in :data:`PAGE_BENCHMARKS`
+    shows its own benchmark, and the model and case pickers offer that benchmark's models and
+    cases (with their own keys, so the 2D pages' choices are kept); the other pages pick from
+    :data:`BENCHMARKS_2D`.
+    """
     bar = st.sidebar
     bar.markdown("### DIANO Explorer")
+    fixed = PAGE_BENCHMARKS.get(getattr(page, "url_path", None) or "")
+    suffix = f"_{fixed}" if fixed else ""
     benchmark = bar.selectbox(
         "benchmark",
-        BENCHMARKS_2D,
-        key="benchmark",
-        help="2D wake behind a cylinder: vorticity on an 8D × 8D window, cylinder at (0, 0).",
+        (fixed,) if fixed else BENCHMARKS_2D,
+        key=f"benchmark{suffix}",
+        disabled=fixed is not None,
+        help=BENCHMARK_HELP.get(fixed or "cylinder2d"),
     )
+    models = [m for m in MODEL_NAMES if supported_scenarios(m, benchmark)]
     model = bar.selectbox(
-        "model", MODEL_NAMES, key="model", format_func=lambda m: MODEL_LABELS.get(m, m)
+        "model", models, key=f"model{suffix}", format_func=lambda m: MODEL_LABELS.get(m, m)
     )
     case_id = None
     try:
@@ -80,13 +109,13 @@ def sidebar() -> Selection:
         case_id = bar.selectbox(
             "case",
             list(labels),
-            key="case",
+            key=f"case{suffix}",
             format_func=labels.get,
-            help="Reynolds number of the flow; held-out cases were not seen in training.",
+            help=CASE_HELP.get(benchmark),
         )
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     device = bar.radio("device", devices, key="device", horizontal=True)
-    ready = [MODEL_LABELS[m] for m in MODEL_NAMES if available_scenarios(benchmark, m)]
+    ready = [MODEL_LABELS[m] for m in models if available_scenarios(benchmark, m)]
     bar.caption(
         "trained checkpoints: "
         + (", ".join(ready) if ready else "none yet")

@@ -70,3 +70,43 @@ def app(app_env) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+@pytest.fixture(scope="session")
+def geometric_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(checkpoint_dir, samples_dir)`` with a synthetic stenosis (16×64, 12 snapshots) and
+    a 32³ vessel, and tiny random-weight stenosis2d and coronary3d checkpoints."""
+    return _fixture_script().make_geometric_fixture(tmp_path_factory.mktemp("geometric"))
+
+
+@pytest.fixture()
+def scenes(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """``diano.ui.scene.show_scene`` replaced: each scene is built (and closed), not exported;
+    the list records what each call drew."""
+    import diano.ui.scene
+
+    shown: list[dict] = []
+
+    def show_scene(build, scene_key, key) -> None:
+        plotter = build()
+        try:
+            shown.append({"key": key, "scene_key": scene_key, "views": len(plotter.renderers)})
+        finally:
+            plotter.close()
+
+    monkeypatch.setattr(diano.ui.scene, "show_scene", show_scene)
+    return shown
+
+
+@pytest.fixture()
+def geometric_app(geometric_dirs, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
+    """The app on the geometric fixtures (not yet run)."""
+    checkpoints, samples = geometric_dirs
+    _steady_navigation(monkeypatch)
+    monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(checkpoints))
+    monkeypatch.setenv("DIANO_SAMPLES_DIR", str(samples))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    st.cache_resource.clear()
+    st.cache_data.clear()

@@ -1,0 +1,170 @@
+"""The geometric scenario (2D → 1D): DIANO's latent line along the channel axis, marched by
+a 1D advection–diffusion solver with settings a person picks.
+
+The 2D field is encoded to a line ``z (1, Lc, M_x)`` (the encoder's features averaged over
+the channel height, weighted by the fluid mask), marched with a fresh
+:class:`~diano.solvers.AdvectionDiffusion1d` (the model's own solver is never changed) and
+lifted back to the plane by the decoder. As in :mod:`diano.explore.playground`, the solver
+is built with ``n_substeps="auto"`` so construction never raises; :func:`line_stability`
+reports whether the requested sub-steps are stable before a march.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from diano.errors import ConfigError, UnstableSolverError
+from diano.explore.predict import to_numpy, to_tensor
+from diano.solvers import AdvectionDiffusion1d, StabilityReport
+
+
+@dataclass(frozen=True)
+class LineSettings:
+    """Settings of a 1D latent march.
+
+    Attributes:
+        nu: diffusivity ν (latent units).
+        velocity: advection speed c along the line (latent units).
+        dt: latent step per snapshot interval.
+        n_substeps: RK4 sub-steps per step, or ``"auto"``.
+        scheme: ``"central2"`` or ``"oucs2"``.
+        boundary: ``"periodic"``, ``"free"`` or ``"upwind"``.
+    """
+
+    nu: float
+    velocity: float
+    dt: float
+    n_substeps: int | str = "auto"
+    scheme: str = "central2"
+    boundary: str = "periodic"
+
+
+def line_model(model: nn.Module) -> tuple[int, float]:
+    """Points ``M_x`` of the latent line and the solver's length.
+
+    Raises:
+        ConfigError: the model is not a geometric DIANO (no 1D latent line).
+    """
+    config = getattr(model, "config", None)
+    if getattr(model, "name", "") != "diano" or getattr(config, "scenario", "") != "geometric":
+        raise ConfigError(
+            f"the latent line is DIANO's (scenario 'geometric'); model "
+            f"{getattr(model, 'name', '?')!r} in scenario {getattr(config, 'scenario', '?')!r} "
+            "has none"
+        )
+    box = config.pde.box
+    return int(config.latent_shape[0]), float(box[0]) if box is not None else 1.0
+
+
+def line_settings_from_model(model: nn.Module) -> LineSettings:
+    """The settings the model was trained with (learned ν and velocity included)."""
+    line_model(model)
+    pde = model.config.pde
+    nu, velocity = float(pde.nu), float(pde.velocity[0])
+    solver = getattr(model, "solver", None)
+    if solver is not None:
+        nu = float(solver.nu.detach().mean())
+        velocity = float(solver.velocity.detach().mean())
+    return LineSettings(
+        nu=nu,
+        velocity=velocity,
+        dt=float(pde.dt),
+        n_substeps=pde.n_substeps,
+        scheme=str(pde.scheme),
+        boundary=str(pde.boundary[0]),
+    )
+
+
+def build_line_solver(settings: LineSettings, length: int, extent: float) -> AdvectionDiffusion1d:
+    """A fresh 1D solver for ``settings`` (never raises for instability)."""
+    return AdvectionDiffusion1d(
+        int(length),
+        float(extent),
+        nu=settings.nu,
+        velocity=settings.velocity,
+        dt=settings.dt,
+        n_substeps="auto",
+        scheme=settings.scheme,
+        boundary=settings.boundary,
+    )
+
+
+def line_stability(solver: AdvectionDiffusion1d, settings: LineSettings) -> StabilityReport:
+    """The stability report for the requested sub-steps (``"auto"``: as many as needed)."""
+    return solver.stability(n_substeps=settings.n_substeps)
+
+
+@torch.no_grad()
+def march_line(
+    solver: AdvectionDiffusion1d, z: Tensor, n_steps: int, settings: LineSettings
+) -> list[Tensor]:
+    """March the line ``z (B, Lc, M_x)`` ``n_steps`` steps; returns the new states.
+
+    Raises:
+        UnstableSolverError: unstable settings, or the line became non-finite.
+    """
+    report = line_stability(solver, settings)
+    if not report.ok:
+        raise UnstableSolverError(f"these solver settings are unstable: {report.explain()}")
+    states = []
+    for _ in range(int(n_steps)):
+        z = solver(z, 1, n_substeps=settings.n_substeps)
+        if not torch.isfinite(z).all():
+            raise UnstableSolverError(
+                "the latent line became non-finite while marching; reduce dt or add sub-steps"
+            )
+        states.append(z)
+    return states
+
+
+def _mask_tensor(mask: np.ndarray | None, like: Tensor) -> Tensor | None:
+    if mask is None:
+        return None
+    return torch.as_tensor(np.asarray(mask) > 0, device=like.device)[None, None].to(like.dtype)
+
+
+@torch.no_grad()
+def encode_line(model: nn.Module, field: np.ndarray, mask: np.ndarray | None = None) -> Tensor:
+    """``field (C, H, W)`` → latent line ``(1, Lc, M_x)`` (mask-weighted height average)."""
+    line_model(model)
+    u = to_tensor(field)[None]
+    return model.encode(u, _mask_tensor(mask, u))
+
+
+@torch.no_grad()
+def decode_line(
+    model: nn.Module, z: Tensor, shape: tuple[int, int], mask: np.ndarray | None = None
+) -> np.ndarray:
+    """Latent line ``(1, Lc, M_x)`` → field ``(C, H, W)``, 0 in solid cells."""
+    u = model.decode(z, output_shape=tuple(shape))[0]
+    if mask is not None:
+        u = u * torch.as_tensor(np.asarray(mask) > 0, dtype=u.dtype)
+    return to_numpy(u)
+
+
+def line_coordinates(x: np.ndarray, length: int) -> np.ndarray:
+    """Physical x of the line's points: point ``j`` averages the columns ``j·f … (j+1)·f-1``."""
+    x = np.asarray(x, np.float64)
+    if len(x) % int(length):
+        raise ConfigError(f"{len(x)} columns do not divide into a line of {length} points")
+    return x.reshape(int(length), -1).mean(axis=1)
+
+
+def pooled_line(field: np.ndarray, mask: np.ndarray | None, length: int) -> np.ndarray:
+    """The field's fluid average over the height, pooled to the line's points: ``(C, M_x)``
+    (what the latent line would be if it were the height-averaged field)."""
+    f = np.asarray(field, np.float64)
+    fluid = np.ones(f.shape[-2:]) if mask is None else (np.asarray(mask) > 0).astype(np.float64)
+    num = (f * fluid).sum(axis=-2)
+    den = np.maximum(fluid.sum(axis=-2), 1.0)
+    column = num / den  # (C, W)
+    return column.reshape(f.shape[0], int(length), -1).mean(axis=-1).astype(np.float32)
+
+
+def line_array(z: Tensor) -> np.ndarray:
+    """A latent line ``(1, Lc, M_x)`` as ``(Lc, M_x)`` float32."""
+    return to_numpy(z[0])

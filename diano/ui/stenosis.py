@@ -1,0 +1,241 @@
+"""Stenosis page (geometric scenario, 2D → 1D): the field, DIANO's latent line along the
+channel axis, time scrubbing, and a 1D solver a person steps with their own settings.
+
+The line of frame ``t`` is marched by a fresh :class:`~diano.solvers.AdvectionDiffusion1d`
+(``diano.explore.line``); each state is decoded to the plane and compared with the truth
+``k`` snapshots later, next to the reconstruction of that snapshot (encode, decode) and
+persistence. The march lives in the session (:class:`LineState`); changing a knob or the
+start frame starts it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import streamlit as st
+import torch
+
+from diano.data import FlowData
+from diano.errors import DianoError
+from diano.explore.line import (
+    LineSettings,
+    build_line_solver,
+    decode_line,
+    encode_line,
+    line_array,
+    line_coordinates,
+    line_model,
+    line_settings_from_model,
+    line_stability,
+    march_line,
+)
+from diano.explore.predict import abs_error, rel_l2_curve
+from diano.ui.cache import LoadedModel, model_truth
+from diano.ui.playground import stability_view
+from diano.ui.state import page_state
+from diano.ui.widgets import guard, show, units
+from diano.viz.line import line_error_figure, stenosis_figure
+
+STATE_KEY = "stenosis_march"
+MAX_STEPS = 400
+
+
+@dataclass
+class LineState:
+    """A march of the latent line from one frame.
+
+    Attributes:
+        source: ``(model key, case, frame, settings)`` it was started from.
+        lines: latent lines ``(1, Lc, M_x)``, the encoded start first.
+        errors: rel. L2 of each decoded state against the truth that many snapshots later.
+        recon: rel. L2 of the reconstruction of the same truth snapshots.
+        persistence: rel. L2 of the start snapshot held fixed.
+    """
+
+    source: tuple
+    lines: list[torch.Tensor]
+    errors: list[float] = field(default_factory=list)
+    recon: list[float] = field(default_factory=list)
+    persistence: list[float] = field(default_factory=list)
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.lines) - 1
+
+
+def _rel(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
+    return float(rel_l2_curve(pred[None], truth[None], mask)[0])
+
+
+def _record(loaded: LoadedModel, case: FlowData, t: int, state: LineState, new: list) -> None:
+    """Errors of the lines ``new`` (the next ones of the march) against the truth (NaN past
+    the last snapshot)."""
+    truth = model_truth(case, loaded)
+    shape = tuple(case.spatial_shape)
+    for z in new:
+        k = t + len(state.errors)
+        if k >= truth.shape[0]:
+            state.errors.append(float("nan"))
+            state.recon.append(float("nan"))
+            state.persistence.append(float("nan"))
+            continue
+        decoded = decode_line(loaded.model, z, shape, case.mask)
+        recon = decode_line(
+            loaded.model, encode_line(loaded.model, truth[k], case.mask), shape, case.mask
+        )
+        state.errors.append(_rel(decoded, truth[k], case.mask))
+        state.recon.append(_rel(recon, truth[k], case.mask))
+        state.persistence.append(_rel(truth[t], truth[k], case.mask))
+
+
+def line_state(loaded: LoadedModel, case: FlowData, t: int, settings: LineSettings) -> LineState:
+    truth = model_truth(case, loaded)
+    key = (*loaded.key, case.case_id, int(t), settings)
+
+    def fresh() -> LineState:
+        start = encode_line(loaded.model, truth[t], case.mask)
+        state = LineState(key, [start])
+        _record(loaded, case, t, state, [start])
+        return state
+
+    return page_state(STATE_KEY, key, fresh)
+
+
+def settings_widgets(defaults: LineSettings) -> LineSettings:
+    """ν, velocity, dt, sub-steps, scheme and boundary of the 1D march."""
+    c = st.columns(6)
+    nu = c[0].number_input(
+        "ν (latent units)", 0.0, 1.0, float(defaults.nu), 1e-4, format="%.5f", key="sn_nu"
+    )
+    velocity = c[1].number_input(
+        "velocity c", -50.0, 50.0, float(defaults.velocity), 0.05, key="sn_c"
+    )
+    dt = c[2].number_input("dt", 1e-4, 1.0, float(defaults.dt), 0.005, format="%.4f", key="sn_dt")
+    options = ("auto", 1, 2, 4, 8, 16, 32)
+    default_sub = defaults.n_substeps if defaults.n_substeps in options else "auto"
+    substeps = c[3].selectbox(
+        "sub-steps",
+        options,
+        index=options.index(default_sub),
+        key="sn_sub",
+        help="RK4 steps per snapshot interval; auto takes as many as stability needs",
+    )
+    schemes = ("central2", "oucs2")
+    scheme = c[4].selectbox(
+        "scheme",
+        schemes,
+        schemes.index(defaults.scheme) if defaults.scheme in schemes else 0,
+        key="sn_scheme",
+    )
+    boundaries = ("periodic", "free", "upwind")
+    boundary = c[5].selectbox(
+        "boundary",
+        boundaries,
+        boundaries.index(defaults.boundary) if defaults.boundary in boundaries else 0,
+        key="sn_bc",
+    )
+    return LineSettings(nu, velocity, dt, substeps, scheme, boundary)
+
+
+def frame_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
+    """Truth at frame ``t``, its reconstruction through the line, |error| and the line."""
+    truth = model_truth(case, loaded)
+    z = encode_line(loaded.model, truth[t], case.mask)
+    decoded = decode_line(loaded.model, z, tuple(case.spatial_shape), case.mask)
+    channel = loaded.model.config.in_channels[0]
+    x, y = np.asarray(case.coords["x"]), np.asarray(case.coords["y"])
+    m = line_model(loaded.model)[0]
+    lines = {f"latent line z(x), channel {c}": v for c, v in enumerate(line_array(z))}
+    u = units(channel, "stenosis2d")
+    show(
+        stenosis_figure(
+            {f"truth {channel}": truth[t, 0], "decoded from the line": decoded[0]},
+            x,
+            y,
+            line_coordinates(x, m),
+            lines,
+            error=abs_error(decoded[0], truth[t, 0], case.mask),
+            units={**u, "latent": "z (latent units)"},
+            title=f"frame {t}: the field, encoded to a line of {m} points and decoded",
+        ),
+        key="sn_frame",
+    )
+    st.caption(
+        f"rel. L2 error of the decoded field: {_rel(decoded, truth[t], case.mask):.3f}. "
+        "The line is the encoder's features averaged over the channel height (fluid cells "
+        "only); its points sit at the x of the columns they average."
+    )
+
+
+def march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
+    """Knobs, stability, step buttons and the marched line (a fragment of its own)."""
+    st.fragment(_march_panel)(loaded, case, t)
+
+
+def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
+    try:
+        defaults = line_settings_from_model(loaded.model)
+    except DianoError as exc:
+        st.info(str(exc))
+        return
+    settings = settings_widgets(defaults)
+    length, extent = line_model(loaded.model)
+    solver = build_line_solver(settings, length, extent)
+    ok = stability_view(line_stability(solver, settings))
+    state = line_state(loaded, case, t, settings)
+    c = st.columns(4)
+    for col, n in ((c[0], 1), (c[1], 10)):
+        if col.button(f"step ×{n}", key=f"sn_step{n}", disabled=not ok):
+            n = min(n, MAX_STEPS - state.n_steps)
+            with st.spinner(f"marching and decoding {n} step(s) …"), guard("the 1D march"):
+                new = march_line(solver, state.lines[-1], n, settings)
+                state.lines += new
+                _record(loaded, case, t, state, new)
+    if c[2].button("reset", key="sn_reset"):
+        st.session_state.pop(STATE_KEY, None)
+        state = line_state(loaded, case, t, settings)
+    c[3].caption(f"{state.n_steps} step(s) marched from frame {t}")
+    k = state.n_steps
+    truth = model_truth(case, loaded)
+    shape = tuple(case.spatial_shape)
+    x, y = np.asarray(case.coords["x"]), np.asarray(case.coords["y"])
+    decoded = decode_line(loaded.model, state.lines[-1], shape, case.mask)[0]
+    lines = {
+        f"marched line, step {k}": line_array(state.lines[-1])[0],
+        f"encoded frame {t} (start)": line_array(state.lines[0])[0],
+    }
+    fields = {f"decoded after {k} step(s)": decoded}
+    error = None
+    if t + k < truth.shape[0]:
+        fields = {f"truth, frame {t + k}": truth[t + k, 0], **fields}
+        error = abs_error(decoded, truth[t + k, 0], case.mask)
+        target = encode_line(loaded.model, truth[t + k], case.mask)
+        lines[f"encoded frame {t + k} (target)"] = line_array(target)[0]
+    channel = loaded.model.config.in_channels[0]
+    show(
+        stenosis_figure(
+            fields,
+            x,
+            y,
+            line_coordinates(x, length),
+            lines,
+            error=error,
+            units={**units(channel, "stenosis2d"), "latent": "z (latent units)"},
+            title=f"the line marched {k} step(s) by the 1D solver alone, decoded",
+        ),
+        key="sn_march",
+    )
+    steps = np.arange(len(state.errors))
+    show(
+        line_error_figure(
+            steps,
+            {
+                "latent-only march": np.asarray(state.errors),
+                "reconstruction of the same snapshot": np.asarray(state.recon),
+                "persistence (frame held)": np.asarray(state.persistence),
+            },
+            title="error against the truth, step by step",
+        ),
+        key="sn_curve",
+    )
