@@ -326,6 +326,19 @@ def test_oversized_files_are_refused_before_reading(field) -> None:
     assert tx.MAX_IMPORT_BYTES == 50 * 1024 * 1024
 
 
+def test_arrays_that_unpack_far_beyond_the_file_are_refused() -> None:
+    zeros = np.zeros((H, W * 8), np.float32)  # 16 kB that compress to almost nothing
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, vorticity=zeros)
+    (message,) = problems(buffer.getvalue(), "bomb.npz", max_bytes=1000)
+    assert "unpack to" in message
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        f.create_dataset("vorticity", data=zeros, compression="gzip")
+    (message,) = problems(buffer.getvalue(), "bomb.h5", max_bytes=len(buffer.getvalue()))
+    assert "unpack to" in message
+
+
 def test_wrong_dtype_and_channels_are_named(field) -> None:
     (message,) = problems(npz_bytes(vorticity=field.astype(np.complex64)), "c.npz")
     assert "dtype complex64" in message

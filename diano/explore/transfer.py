@@ -409,7 +409,7 @@ def read_field(
     readers = {".npz": _parse_npz, ".h5": _parse_h5, ".hdf5": _parse_h5}
     reader = readers.get(suffix, _parse_vtk)
     try:
-        parsed = reader(data, suffix)
+        parsed = reader(data, suffix, max_bytes)
     except FieldImportError as exc:
         raise FieldImportError([f"{name}: {p}" for p in exc.problems]) from exc
     except Exception as exc:  # every reader failure means the same thing to a person
@@ -426,9 +426,23 @@ def _plain_array(value: Any, what: str) -> np.ndarray:
     return array
 
 
-def _parse_npz(data: bytes, suffix: str) -> _Parsed:
+#: how much larger than the file its arrays may unpack to (a guard against zip bombs)
+UNPACK_FACTOR = 4
+
+
+def _check_unpacked(nbytes: int, max_bytes: int) -> None:
+    limit = UNPACK_FACTOR * max_bytes
+    if nbytes > limit:
+        raise FieldImportError([
+            f"its arrays unpack to {nbytes / 2**20:.0f} MB, over the {limit / 2**20:.0f} MB limit"
+        ])  # fmt: skip
+
+
+def _parse_npz(data: bytes, suffix: str, max_bytes: int) -> _Parsed:
     if not data.startswith(b"PK"):
         raise FieldImportError(["not an .npz archive (no zip header)"])
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        _check_unpacked(sum(i.file_size for i in zf.infolist()), max_bytes)
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         arrays = {}
         stacked = None
@@ -443,14 +457,16 @@ def _parse_npz(data: bytes, suffix: str) -> _Parsed:
     return _Parsed(arrays, x, y, stacked)
 
 
-def _parse_h5(data: bytes, suffix: str) -> _Parsed:
+def _parse_h5(data: bytes, suffix: str, max_bytes: int) -> _Parsed:
     import h5py
 
     arrays, stacked = {}, None
     with h5py.File(io.BytesIO(data), "r") as f:
-        for key, item in f.items():
-            if isinstance(item, h5py.Dataset) and key not in ("t", "mask"):
-                arrays[key] = item[()]
+        datasets = {k: v for k, v in f.items() if isinstance(v, h5py.Dataset)}
+        datasets = {k: v for k, v in datasets.items() if k not in ("t", "mask")}
+        _check_unpacked(sum(d.size * d.dtype.itemsize for d in datasets.values()), max_bytes)
+        for key, item in datasets.items():
+            arrays[key] = item[()]
         fields_ds = f.get("fields")
         if isinstance(fields_ds, h5py.Dataset) and "channels" in fields_ds.attrs:
             raw = fields_ds.attrs["channels"]
@@ -460,7 +476,7 @@ def _parse_h5(data: bytes, suffix: str) -> _Parsed:
     return _Parsed(arrays, x, y, stacked)
 
 
-def _parse_vtk(data: bytes, suffix: str) -> _Parsed:
+def _parse_vtk(data: bytes, suffix: str, max_bytes: int) -> _Parsed:
     import pyvista as pv
 
     head = data[:2048]
@@ -787,8 +803,14 @@ def read_bundle(data: bytes, max_bytes: int = MAX_IMPORT_BYTES) -> SessionBundle
     if missing:
         raise DataError(f"the bundle's manifest lacks {missing}")
     try:
+        with zipfile.ZipFile(io.BytesIO(raw_arrays)) as inner:
+            unpacked = sum(i.file_size for i in inner.infolist())
+        if unpacked > UNPACK_FACTOR * max_bytes:
+            raise DataError(f"the bundle's arrays unpack to {unpacked / 2**20:.0f} MB, too much")
         with np.load(io.BytesIO(raw_arrays), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
+    except DataError:
+        raise
     except Exception as exc:
         raise DataError(f"the bundle's arrays cannot be read (corrupt?): {exc}") from exc
     listed = manifest.get("arrays") or {}
