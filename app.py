@@ -23,6 +23,7 @@ PAGES = [
     st.Page("pages/latent_editor.py", title="Latent editor", icon=":material/edit:"),
     st.Page("pages/playground.py", title="Solver playground", icon=":material/science:"),
     st.Page("pages/compare.py", title="Compare models", icon=":material/compare:"),
+    st.Page("pages/inverse.py", title="Inverse edit & resolution", icon=":material/tune:"),
     st.Page("pages/vessel3d.py", title="3D vessel", icon=":material/view_in_ar:"),
     st.Page("pages/stenosis.py", title="Stenosis 2D → 1D", icon=":material/linear_scale:"),
     st.Page("pages/transfer.py", title="Import & export", icon=":material/swap_vert:"),

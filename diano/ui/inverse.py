@@ -1,0 +1,532 @@
+"""Inverse edit and multi-resolution decode UI (``pages/inverse.py``).
+
+Inverse edit: the person picks a rectangle of the decoded field (sliders, or a box dragged on
+the figure) and a target (a constant, or the truth at another frame) and runs Adam on the
+latent, or on the latent PDE's ν and velocity (:mod:`diano.explore.inverse`). The loss curve
+and a progress bar update while it runs; every iteration is stored in this session's
+:class:`InverseState` at once, so a rerun (another click) keeps what was reached. The result
+is applied to the latent editor (as one edit in its undo list) or to the solver playground
+(its ν and velocity), or discarded. The cached model is never changed.
+
+Multi-resolution decode: the frame's latent decoded at 0.5×, 1× and 2× the data grid, with
+the error against the finest truth there is (the committed fine reference where it covers
+the frame, :mod:`diano.explore.resolution`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from diano.data import FlowData
+from diano.data.generators.samples import fine_reference_path
+from diano.data.io import read_case
+from diano.explore import SolverSettings, build_solver, marching_latent, settings_from_model
+from diano.explore.inverse import (
+    MAX_ITERS,
+    InverseConfig,
+    InverseStep,
+    Region,
+    inverse_edit,
+    pde_settings,
+)
+from diano.explore.resolution import (
+    FACTORS,
+    Reference,
+    decode_at,
+    decode_shapes,
+    decode_support,
+    grid_points,
+    resolution_errors,
+    upsampled_truth_error,
+)
+from diano.latent_edit import AddLatent
+from diano.ui.cache import (
+    LoadedModel,
+    available_scenarios,
+    load_model,
+    model_truth,
+    samples_key,
+)
+from diano.ui.editor import STATE_KEY as EDITOR_KEY
+from diano.ui.editor import base_latent, decode, editor_state, latent_grid
+from diano.ui.state import page_state
+from diano.ui.views import coords, length_unit
+from diano.ui.widgets import MODEL_LABELS, show, units
+from diano.viz import Panel, panel_figure
+from diano.viz.inverse import loss_figure, outline_region, region_figure, resolution_figure
+
+STATE_KEY = "inverse"
+TARGETS = ("constant value", "truth at another frame")
+VARIABLES = {"latent": "the latent", "pde": "ν and velocity of the latent PDE"}
+#: redraw the live loss curve every this many iterations
+LIVE_EVERY = 5
+
+
+@dataclass
+class InverseState:
+    """This session's inverse edit.
+
+    Attributes:
+        source: ``(model key…, case, frame)`` the start latent belongs to.
+        start: the start latent ``(1, Lc, M_y, M_x)`` (the editor's current latent).
+        steps: the iterations of the last run, the start included.
+        request: what was asked (config, region, target label) for the last run.
+        target: the target of the last run (a float or an ``(H, W)`` field).
+        message: the last outcome, shown until the next action.
+        last_box: the figure's last reported box (a new one moves the region).
+    """
+
+    source: tuple
+    start: torch.Tensor
+    steps: list[InverseStep] = field(default_factory=list)
+    request: dict | None = None
+    target: float | np.ndarray | None = None
+    message: str | None = None
+    last_box: tuple | None = None
+
+
+def _editor_for(loaded: LoadedModel, case: FlowData, t: int):
+    """The latent editor's state if it belongs to this model, case and frame (else None)."""
+    state = st.session_state.get(EDITOR_KEY)
+    if state is None or state.source != (*loaded.key, case.case_id, int(t)):
+        return None
+    return state
+
+
+def _start_latent(loaded: LoadedModel, case: FlowData, t: int) -> tuple[torch.Tensor, str]:
+    """The latent editor's current latent for this frame (its edits applied), or the
+    encoded frame."""
+    z0 = base_latent(loaded, case, t)
+    state = _editor_for(loaded, case, t)
+    if z0.dim() != 4 or state is None or not state.history.applied:
+        return z0, "the encoded frame"
+    n = len(state.history.applied)
+    return state.history.current(state.base, latent_grid(case, tuple(state.base.shape))), (
+        f"the latent editor's latent ({n} edit(s) in effect)"
+    )
+
+
+def inverse_state(loaded: LoadedModel, case: FlowData, t: int) -> tuple[InverseState, str]:
+    start, label = _start_latent(loaded, case, t)
+    digest = float(start.double().sum())
+    source = (*loaded.key, case.case_id, int(t), digest)
+    return page_state(STATE_KEY, source, lambda: InverseState(source, start)), label
+
+
+# -- region ----------------------------------------------------------------------------
+def _box_from_chart() -> tuple | None:
+    """The box last dragged on the region figure, as ``(x0, x1, y0, y1)``."""
+    event = st.session_state.get("inv_region_fig")
+    if not event or "selection" not in event:
+        return None
+    boxes = event["selection"].get("box") or []
+    if boxes:
+        b = boxes[-1]
+        xs, ys = b.get("x", []), b.get("y", [])
+        if len(xs) >= 2 and len(ys) >= 2:
+            return (min(xs), max(xs), min(ys), max(ys))
+    points = event["selection"].get("points") or []
+    if points:
+        xs, ys = [p["x"] for p in points], [p["y"] for p in points]
+        return (min(xs), max(xs), min(ys), max(ys))
+    return None
+
+
+def region_widgets(state: InverseState, x: np.ndarray, y: np.ndarray) -> Region:
+    """Sliders for the rectangle; a new box dragged on the figure moves them."""
+    lo_x, hi_x, lo_y, hi_y = float(x.min()), float(x.max()), float(y.min()), float(y.max())
+    box = _box_from_chart()
+    if box is not None and box != state.last_box:
+        state.last_box = box
+        clip = lambda v, lo, hi: float(min(max(v, lo), hi))  # noqa: E731
+        st.session_state["inv_x"] = (clip(box[0], lo_x, hi_x), clip(box[1], lo_x, hi_x))
+        st.session_state["inv_y"] = (clip(box[2], lo_y, hi_y), clip(box[3], lo_y, hi_y))
+    st.session_state.setdefault("inv_x", (1.0, 3.0) if lo_x < 1 < 3 < hi_x else (lo_x, hi_x))
+    st.session_state.setdefault("inv_y", (-1.0, 1.0) if lo_y < -1 < 1 < hi_y else (lo_y, hi_y))
+    c1, c2 = st.columns(2)
+    xr = c1.slider("region x", lo_x, hi_x, key="inv_x", step=0.05)
+    yr = c2.slider("region y", lo_y, hi_y, key="inv_y", step=0.05)
+    return Region((float(xr[0]), float(xr[1])), (float(yr[0]), float(yr[1])))
+
+
+def target_widgets(case: FlowData, loaded: LoadedModel, t: int, field_now: np.ndarray):
+    """The target (a float or an ``(H, W)`` field) and its label."""
+    kind = st.radio("target", TARGETS, horizontal=True, key="inv_target")
+    if kind == TARGETS[0]:
+        scale = float(np.abs(field_now).max()) or 1.0
+        value = st.slider(
+            "value", -scale, scale, 0.0, key="inv_value", help="field units; 0 erases"
+        )
+        return float(value), f"constant {value:.3g}"
+    n = case.n_times
+    frame = st.slider("frame of the truth", 0, n - 1, min(t + 10, n - 1), key="inv_frame")
+    return model_truth(case, loaded)[frame, 0], f"the truth at frame {frame}"
+
+
+def config_widgets(loaded: LoadedModel, scale: float) -> InverseConfig:
+    """What to optimise, how many iterations, the step size, the marching steps."""
+    diano_pde = loaded.name == "diano" and loaded.model.config.scenario == "temporal"
+    options = list(VARIABLES) if diano_pde else ["latent"]
+    c = st.columns(4)
+    variable = c[0].radio("optimise", options, format_func=VARIABLES.get, key="inv_variable")
+    marching = loaded.model.scenario in ("temporal",)
+    n_min = 1 if variable == "pde" else 0
+    n_steps = (
+        c[1].number_input("solver steps before decoding", n_min, 50, max(n_min, 0), key="inv_n")
+        if marching
+        else 0
+    )
+    n_iters = c[2].slider("iterations", 5, min(MAX_ITERS, 300), 60, 5, key="inv_iters")
+    lr_default = 0.02 * scale if variable == "latent" else 0.05
+    lr = c[3].number_input(
+        "Adam step size", 1e-4, 10.0, float(round(lr_default, 4)), format="%.4f", key="inv_lr",
+        help="latent units for the latent; units of log ν and of |c| for the PDE",
+    )  # fmt: skip
+    keep = c[3].select_slider(
+        "keep the rest", (0.0, 0.1, 1.0, 10.0), 1.0, key="inv_keep",
+        help="weight of keeping the field outside the region as it was",
+    )  # fmt: skip
+    return InverseConfig(variable, int(n_iters), float(lr), int(n_steps), float(keep))
+
+
+# -- running -----------------------------------------------------------------------------
+def run(loaded, case, state: InverseState, region, mask, target, label, config) -> None:
+    """Run the optimisation with a progress bar and a live loss curve."""
+    settings = _solver_settings(loaded)
+    steps = inverse_edit(
+        loaded.model,
+        state.start,
+        mask,
+        target,
+        config,
+        output_shape=tuple(mask.shape),
+        settings=settings,
+    )
+    state.steps = []
+    state.request = {"config": config, "region": region, "target": label, "settings": settings}
+    state.target = target
+    bar = st.progress(0.0, text="optimising …")
+    chart = st.empty()
+    for step in steps:
+        state.steps.append(step)
+        done = step.iteration / config.n_iters
+        bar.progress(min(done, 1.0), text=f"iteration {step.iteration} of {config.n_iters}")
+        if step.iteration % LIVE_EVERY == 0:
+            its = [s.iteration for s in state.steps]
+            figure = loss_figure(its, [s.loss for s in state.steps], total=config.n_iters)
+            show(figure, key=f"inv_live_{step.iteration}", container=chart)
+    bar.empty()
+    chart.empty()
+    first, last = state.steps[0], state.steps[-1]
+    state.message = (
+        f"{last.iteration} iterations: objective {first.loss:.3g} → {last.loss:.3g}, RMS misfit "
+        f"in the region {first.rms:.3g} → {last.rms:.3g}"
+    )
+
+
+def _solver_settings(loaded: LoadedModel) -> SolverSettings | None:
+    """DIANO's latent PDE settings: the playground's ν and velocity when its widgets hold
+    some, else the model's own; ``None`` for a model without a latent PDE."""
+    if loaded.name != "diano" or loaded.model.config.scenario != "temporal":
+        return None
+    defaults = settings_from_model(loaded.model)
+    keys = ("pg_nu", "pg_cx", "pg_cy")
+    if all(k in st.session_state for k in keys):
+        nu, cx, cy = (float(st.session_state[k]) for k in keys)
+        return dataclasses.replace(defaults, nu=nu, velocity=(cx, cy))
+    return defaults
+
+
+def _may_replace_editor(loaded: LoadedModel, case: FlowData, t: int) -> bool:
+    """False (with a warning) when the latent editor holds edits of another frame or model,
+    which applying here would replace, and the person has not agreed to that."""
+    state = st.session_state.get(EDITOR_KEY)
+    if state is None or not state.history.applied or _editor_for(loaded, case, t) is not None:
+        return True
+    if st.session_state.get("inv_replace_ok"):
+        return True
+    st.warning(
+        f"The latent editor holds {len(state.history.applied)} edit(s) of another frame or "
+        "model; tick 'replace them' and apply again, or apply them there first."
+    )
+    return False
+
+
+def apply_buttons(loaded: LoadedModel, case: FlowData, t: int, state: InverseState) -> None:
+    """Apply the result to the latent editor / the playground, or discard it."""
+    last = state.steps[-1]
+    config: InverseConfig = state.request["config"]
+    c = st.columns(3)
+    if config.variable == "latent":
+        grid_latent = state.start.dim() == 4
+        if c[0].button(
+            "apply to the latent editor", key="inv_apply", type="primary",
+            disabled=not grid_latent,
+            help=None if grid_latent else "this model's latent is a vector, not a grid",
+        ):  # fmt: skip
+            if not _may_replace_editor(loaded, case, t):
+                return
+            editor = editor_state(loaded, case, t)
+            delta = (last.z - state.start)[0].numpy()
+            label = (
+                f"inverse edit: {state.request['target']} in {state.request['region'].describe()}"
+            )
+            editor.history = editor.history.push(AddLatent(delta, label))
+            editor.applied += 1
+            st.session_state["editor_t"] = int(t)
+            st.session_state.pop(STATE_KEY, None)
+            st.session_state["inv_done"] = (
+                f"Applied as one edit in the latent editor (frame {t}); the solver playground's "
+                "fork B marches it. Undo it there."
+            )
+            st.rerun()
+    elif c[0].button("apply to the solver playground", key="inv_apply", type="primary"):
+        st.session_state.update(
+            pg_t=int(t), pg_nu=float(last.nu), pg_cx=float(last.velocity[0]),
+            pg_cy=float(last.velocity[1]),
+        )  # fmt: skip
+        st.session_state.pop(STATE_KEY, None)
+        st.session_state["inv_done"] = (
+            f"The solver playground now starts at frame {t} with ν = {last.nu:.4g}, "
+            f"c = ({last.velocity[0]:.3f}, {last.velocity[1]:.3f})."
+        )
+        st.rerun()
+    if config.variable == "latent":
+        c[2].checkbox("replace the editor's edits of another frame", key="inv_replace_ok")
+    if c[1].button("discard", key="inv_discard"):
+        state.steps, state.request, state.message = [], None, "discarded"
+        st.rerun()
+
+
+def result_view(loaded: LoadedModel, case: FlowData, state: InverseState, shape, x, y) -> None:
+    """Start, result, target and change, with the region outlined; the loss curve."""
+    config: InverseConfig = state.request["config"]
+    last = state.steps[-1]
+    model = loaded.model
+    settings = state.request["settings"]
+    with torch.no_grad():
+        z_end = last.z
+        if config.n_steps > 0:
+            if settings is not None:
+                if last.nu is not None:
+                    settings = pde_settings(last, settings)
+                solver = build_solver(settings, *marching_latent(model))
+                z_start = solver(state.start, config.n_steps, n_substeps=settings.n_substeps)
+                z_end = solver(last.z, config.n_steps, n_substeps=settings.n_substeps)
+            else:
+                z_start = model.step(state.start, config.n_steps)
+                z_end = model.step(last.z, config.n_steps)
+        else:
+            z_start = state.start
+    before = decode(loaded, z_start.contiguous(), shape)[0]
+    after = decode(loaded, z_end.contiguous(), shape)[0]
+    when = f" after {config.n_steps} step(s)" if config.n_steps else ""
+    panels = [
+        Panel(f"before{when}", before, x, y),
+        Panel(f"after the inverse edit{when}", after, x, y),
+    ]
+    if isinstance(state.target, np.ndarray):
+        panels.append(Panel(f"target: {state.request['target']}", state.target, x, y))
+    panels.append(Panel("change after − before", after - before, x, y))
+    r = state.request["region"]
+    region = (*r.x_range, *r.y_range)
+    fig = panel_figure(
+        panels,
+        units=units(model.config.in_channels[0]),
+        length_unit=length_unit(case),
+        height=380,
+        title=f"result: {state.request['target']} in {r.describe()}",
+    )
+    show(outline_region(fig, region, range(len(panels))), key="inv_result")
+    left, right = st.columns([1, 1])
+    its = [s.iteration for s in state.steps]
+    show(loss_figure(its, [s.loss for s in state.steps]), key="inv_loss", container=left)
+    if last.nu is not None:
+        first = state.steps[0]
+        right.markdown(
+            f"**ν**: {first.nu:.4g} → {last.nu:.4g}  \n**c_x**: {first.velocity[0]:.4f} → "
+            f"{last.velocity[0]:.4f}  \n**c_y**: {first.velocity[1]:.4f} → "
+            f"{last.velocity[1]:.4f}"
+        )
+        if any(s.cut for s in state.steps):
+            right.caption("Some steps were cut back to keep the solver within its stable range.")
+    else:
+        change = (last.z - state.start).abs()
+        right.metric("largest latent change", f"{float(change.max()):.3g}")
+        right.caption("The latent edit spreads over the cells the decoder reads for the region.")
+
+
+@st.fragment
+def inverse_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
+    """Region, target and settings; run; the result with apply / discard."""
+    state, start_label = inverse_state(loaded, case, t)
+    x, y = coords(case)
+    shape = tuple(case.spatial_shape)
+    field_now = decode(loaded, state.start.contiguous(), shape)[0]
+    done = st.session_state.pop("inv_done", None)
+    if done:
+        st.success(done, icon=":material/check_circle:")
+    st.caption(f"Start latent: {start_label}, frame {t}.")
+    picker, controls = st.columns([1, 1.4])
+    with controls:
+        region = region_widgets(state, x, y)
+        target, label = target_widgets(case, loaded, t, field_now)
+        scale = float(state.start.abs().max()) or 1.0
+        config = config_widgets(loaded, scale)
+        mask = region.mask(x, y)
+        st.caption(f"{int(mask.sum())} grid points in the region.")
+        start_run = st.button("run the inverse edit", key="inv_run", type="primary")
+    with picker:
+        fig = region_figure(
+            field_now,
+            x,
+            y,
+            (*region.x_range, *region.y_range),
+            units=units(loaded.model.config.in_channels[0]),
+            length_unit=length_unit(case),
+            title="drag a box to pick the region",
+        )
+        show(fig, key="inv_region_fig", on_select="rerun", selection_mode=("box",))
+    if start_run:
+        run(loaded, case, state, region, mask, target, label, config)
+    if state.message:
+        st.info(state.message)
+    if state.steps and state.request is not None:
+        result_view(loaded, case, state, shape, x, y)
+        apply_buttons(loaded, case, t, state)
+
+
+# -- multi-resolution decode -------------------------------------------------------------
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _fine_reference(case_id: str, samples: str, stamp: float) -> FlowData:
+    data = read_case(fine_reference_path(case_id))
+    data.fields.setflags(write=False)
+    return data
+
+
+def fine_reference(case: FlowData) -> FlowData | None:
+    """The committed fine-grid reference of ``case``, if there is one."""
+    path = fine_reference_path(case.case_id)
+    if not path.is_file():
+        return None
+    return _fine_reference(case.case_id, samples_key(), path.stat().st_mtime)
+
+
+def references(case: FlowData, loaded: LoadedModel, t: int) -> list[Reference]:
+    """The truths of frame ``t``: the case's grid, and the fine reference when it holds
+    the same time."""
+    x, y = coords(case)
+    h, w = case.spatial_shape
+    refs = [Reference(model_truth(case, loaded)[t, 0], x, y, case.mask, f"{h}×{w} data")]
+    fine = fine_reference(case)
+    channel = loaded.model.config.in_channels[0]
+    if fine is None or channel not in fine.channels:
+        return refs
+    match = np.nonzero(np.isclose(np.asarray(fine.coords["t"]), float(case.coords["t"][t])))[0]
+    if match.size:
+        k, c = int(match[0]), fine.channels.index(channel)
+        fh, fw = fine.spatial_shape
+        refs.append(
+            Reference(
+                fine.fields[k, c],
+                np.asarray(fine.coords["x"]),
+                np.asarray(fine.coords["y"]),
+                fine.mask,
+                f"{fh}×{fw} fine reference",
+            )
+        )
+    return refs
+
+
+def _decoded(loaded: LoadedModel, case: FlowData, t: int, shapes) -> list[np.ndarray]:
+    z = base_latent(loaded, case, t)
+    return [d[0] for d in decode_at(loaded.model, z, shapes)]
+
+
+def resolution_panel(loaded: LoadedModel, case: FlowData, t: int, device: str) -> None:
+    """Decoded fields at 0.5×, 1×, 2×, the fine reference, and the error table and curve."""
+    x, y = coords(case)
+    shapes = decode_shapes(case.spatial_shape, FACTORS)
+    refs = references(case, loaded, t)
+    fine = refs[-1] if len(refs) > 1 else None
+    with st.spinner("decoding at three resolutions …"):
+        fields = _decoded(loaded, case, t, shapes)
+    panels = []
+    for f, s, arr in zip(FACTORS, shapes, fields, strict=True):
+        gx, gy = grid_points(x, y, s)
+        panels.append(Panel(f"{f:g}× ({s[0]}×{s[1]})", arr, gx, gy))
+    if fine is not None:
+        panels.append(Panel(fine.label, fine.field, fine.x, fine.y))
+    show(
+        panel_figure(
+            panels,
+            units=units(loaded.model.config.in_channels[0]),
+            length_unit=length_unit(case),
+            max_size=256,
+            height=360,
+            title=f"{MODEL_LABELS[loaded.name]} decoded from one latent of frame {t}",
+        ),
+        key="res_fields",
+    )
+    st.caption(decode_support(loaded.model))
+    if fine is None:
+        st.info(
+            "No finer truth for this frame: the committed fine reference covers the first "
+            "snapshots of Re 180 only. Errors are given where the data is at least as fine."
+        )
+    everyone = st.toggle("compare all models with a checkpoint", True, key="res_all")
+    names = (
+        [n for n in MODEL_LABELS if available_scenarios(loaded.benchmark, n)]
+        if everyone
+        else [loaded.name]
+    )
+    rows, curves = [], {}
+    with st.spinner("decoding every model at three resolutions …"):
+        for name in names:
+            other = loaded if name == loaded.name else load_model(loaded.benchmark, name, device)
+            arrays = fields if name == loaded.name else _decoded(other, case, t, shapes)
+            result = resolution_errors(arrays, FACTORS, refs, x, y)
+            label = MODEL_LABELS[name]
+            curves[label] = ([s[0] for s in shapes], [r.rel_l2 for r in result])
+            for r in result:
+                rows.append(
+                    {
+                        "model": label,
+                        "factor": f"{r.factor:g}×",
+                        "grid": f"{r.shape[0]}×{r.shape[1]}",
+                        "rel. L2 error": None if r.rel_l2 is None else round(r.rel_l2, 4),
+                        "against": r.reference,
+                    }
+                )
+    floor = {}
+    if fine is not None:
+        up = upsampled_truth_error(refs[0], fine, x, y, shapes[-1])
+        floor[f"{refs[0].label} interpolated to {shapes[-1][0]}²"] = (shapes[-1][0], up)
+        rows.append(
+            {
+                "model": "truth, interpolated",
+                "factor": "2×",
+                "grid": f"{shapes[-1][0]}×{shapes[-1][1]}",
+                "rel. L2 error": round(up, 4),
+                "against": fine.label,
+            }
+        )
+    left, right = st.columns([1, 1])
+    show(
+        resolution_figure(curves, references=floor, data_size=case.spatial_shape[0]),
+        key="res_curve",
+        container=left,
+    )
+    right.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    right.caption(
+        "A grid coarser than the data is compared with the data averaged over its cells; a "
+        "finer one at its cell centres with the finest truth, bilinearly interpolated there "
+        "(fluid points only). The diamond is the data itself interpolated to the fine grid: "
+        "what plain interpolation reaches."
+    )
