@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from diano.ui import inverse, widgets
+from diano.ui import inverse, resolution, widgets
 
 chosen = widgets.selection()
 st.title("Inverse edit & resolution")
@@ -32,4 +32,4 @@ st.markdown(
     "data itself."
 )
 with widgets.guard("the multi-resolution decode"):
-    inverse.resolution_panel(loaded, case, t, chosen.device)
+    resolution.resolution_panel(loaded, case, t, chosen.device)
