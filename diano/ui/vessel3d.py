@@ -191,7 +191,6 @@ def _views(chosen: Selection, case: FlowData, preds: dict[str, VesselPrediction]
             vectors=vectors,
             velocity=velocity,
             surface=surface,
-            window_size=(min(1600, 400 * len(panels)), 420),
         )
 
     key = (
@@ -206,9 +205,12 @@ def _views(chosen: Selection, case: FlowData, preds: dict[str, VesselPrediction]
         tuple(sorted((k, preds[k].pressure.sum()) for k in names)),
     )
     u = units("p", BENCHMARK)
+    order = "left to right, top to bottom: " if len(fields) > 2 else "left to right: "
     st.markdown(
-        f"**Pressure** {u['field']}, one colour scale for all views "
-        f"({limits[0]:.3g} … {limits[1]:.3g}); drag to rotate, the views turn together."
+        f"**Pressure** {u['field']} in the views {order}**" + "**, **".join(fields) + "**. "
+        f"One colour scale (Viridis, {limits[0]:.3g} … {limits[1]:.3g}, the slice view's "
+        "colour bar below); drag to rotate, the views turn together."
+        + (" Velocity shown in the truth's view." if vectors != "none" else "")
     )
     with st.spinner("building the 3D scene …"), guard("the 3D view"):
         scene.show_scene(build, key, key="v3_scene")
@@ -238,7 +240,8 @@ def _latent_view(case: FlowData, pred: VesselPrediction) -> None:
         f"Three encoders map u, v, w to latent velocities on a {m[0]}×{m[1]}×{m[2]} lattice; "
         "the latent pressure solves ∇²p = −ρ Σ ∂ᵢuⱼ ∂ⱼuᵢ on the lattice nodes inside the "
         "vessel (p = 0 on the others), and the decoder lifts it to the full grid. Left: the "
-        "lattice's fluid nodes, coloured by the latent pressure; right: the decoded pressure."
+        "lattice's fluid nodes, coloured by the latent pressure (Plasma, as in the latent "
+        "slices below); right: the decoded pressure (Viridis), cut at the fullest y plane."
     )
     centres = lattice_centres(coords_of(case), m)
     c = st.columns(3)

@@ -220,7 +220,8 @@ class ScenePanel:
     """One sub-view of :func:`vessel_scene`.
 
     Attributes:
-        title: text in the sub-view's corner.
+        title: text in the sub-view's corner (the trame export leaves text out; the app
+            names the views beside the scene).
         pressure: ``(D, H, W)`` pressure to slice and contour, or ``None``.
         latent: ``(values (M, M, M), fluid (M, M, M), centres (z, y, x))`` of a latent
             lattice to draw as coloured nodes inside the vessel, or ``None``.
@@ -262,7 +263,7 @@ def vessel_scene(
         vectors: ``"none"``, ``"glyphs"`` or ``"streamlines"`` of ``velocity (3, D, H, W)``,
             drawn in the panels with ``velocity=True``.
         surface_opacity: opacity of the vessel wall.
-        window_size: pixels; default 420 × 420 per panel.
+        window_size: pixels; default 520 × 380 per view, two views a row from three on.
         surface: a prebuilt :func:`vessel_surface` (it depends on the mask only).
     """
     if not panels:
@@ -282,13 +283,17 @@ def vessel_scene(
     if vectors != "none" and velocity is not None:
         build = velocity_glyphs if vectors == "glyphs" else streamlines
         flow = build(velocity, mask, coords)
-    window = window_size or (420 * len(panels), 420)
-    plotter = pv.Plotter(off_screen=True, shape=(1, len(panels)), window_size=window, border=False)
+    # one row for up to two views, else two columns: each view stays wider than tall, as
+    # the vessel (along x) is
+    cols = len(panels) if len(panels) <= 2 else 2
+    rows = -(-len(panels) // cols)
+    window = window_size or (520 * cols, 380 * rows)
+    plotter = pv.Plotter(off_screen=True, shape=(rows, cols), window_size=window, border=False)
     plotter.set_background("white")
     levels = iso_levels(limits, n_iso)
     h = float(np.asarray(coords[-1])[1] - np.asarray(coords[-1])[0])
-    for col, panel in enumerate(panels):
-        plotter.subplot(0, col)
+    for k, panel in enumerate(panels):
+        plotter.subplot(k // cols, k % cols)
         plotter.add_text(panel.title, font_size=10, color="black", position="upper_left")
         if surface.n_points:
             plotter.add_mesh(surface, color=SURFACE_COLOUR, opacity=surface_opacity)
@@ -329,6 +334,7 @@ def vessel_scene(
         # look from the side (-y) and a little above, so the vessel (along x) runs across
         plotter.view_vector((0.35, -1.0, 0.6), viewup=(0.0, 0.0, 1.0))
         plotter.reset_camera()
+        plotter.camera.zoom(1.5)  # the bounding sphere leaves a wide margin round a vessel
     if len(panels) > 1:
-        plotter.link_views()
+        plotter.link_views()  # one camera: the views turn together
     return plotter
