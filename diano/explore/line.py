@@ -121,6 +121,11 @@ def march_line(
     return states
 
 
+def _device(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
 def _mask_tensor(mask: np.ndarray | None, like: Tensor) -> Tensor | None:
     if mask is None:
         return None
@@ -129,10 +134,11 @@ def _mask_tensor(mask: np.ndarray | None, like: Tensor) -> Tensor | None:
 
 @torch.no_grad()
 def encode_line(model: nn.Module, field: np.ndarray, mask: np.ndarray | None = None) -> Tensor:
-    """``field (C, H, W)`` → latent line ``(1, Lc, M_x)`` (mask-weighted height average)."""
+    """``field (C, H, W)`` → latent line ``(1, Lc, M_x)`` on the CPU (mask-weighted height
+    average; the model may sit on any device)."""
     line_model(model)
-    u = to_tensor(field)[None]
-    return model.encode(u, _mask_tensor(mask, u))
+    u = to_tensor(field)[None].to(_device(model))
+    return model.encode(u, _mask_tensor(mask, u)).cpu()
 
 
 @torch.no_grad()
@@ -140,9 +146,9 @@ def decode_line(
     model: nn.Module, z: Tensor, shape: tuple[int, int], mask: np.ndarray | None = None
 ) -> np.ndarray:
     """Latent line ``(1, Lc, M_x)`` → field ``(C, H, W)``, 0 in solid cells."""
-    u = model.decode(z, output_shape=tuple(shape))[0]
+    u = model.decode(z.to(_device(model)), output_shape=tuple(shape))[0]
     if mask is not None:
-        u = u * torch.as_tensor(np.asarray(mask) > 0, dtype=u.dtype)
+        u = u * torch.as_tensor(np.asarray(mask) > 0, dtype=u.dtype, device=u.device)
     return to_numpy(u)
 
 
