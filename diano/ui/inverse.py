@@ -285,26 +285,30 @@ def apply_buttons(loaded: LoadedModel, case: FlowData, t: int, state: InverseSta
         st.rerun()
 
 
+def _marched(model, state: InverseState, config: InverseConfig, last: InverseStep):
+    """The start and the result after the edit's solver steps: the start latent with the
+    start settings, the result with the optimised latent or settings."""
+    settings = state.request["settings"]
+    if config.n_steps == 0:
+        return state.start, last.z
+    with torch.no_grad():
+        if settings is None:  # a baseline's learned step
+            return model.step(state.start, config.n_steps), model.step(last.z, config.n_steps)
+        after = pde_settings(last, settings) if last.nu is not None else settings
+        shape_box = marching_latent(model)
+        marched = []
+        for z, chosen in ((state.start, settings), (last.z, after)):
+            solver = build_solver(chosen, *shape_box)
+            marched.append(solver(z, config.n_steps, n_substeps=chosen.n_substeps))
+        return marched[0], marched[1]
+
+
 def result_view(loaded: LoadedModel, case: FlowData, state: InverseState, shape, x, y) -> None:
     """Start, result, target and change, with the region outlined; the loss curve."""
     config: InverseConfig = state.request["config"]
     last = state.steps[-1]
     model = loaded.model
-    settings = state.request["settings"]
-    with torch.no_grad():
-        z_end = last.z
-        if config.n_steps > 0:
-            if settings is not None:
-                if last.nu is not None:
-                    settings = pde_settings(last, settings)
-                solver = build_solver(settings, *marching_latent(model))
-                z_start = solver(state.start, config.n_steps, n_substeps=settings.n_substeps)
-                z_end = solver(last.z, config.n_steps, n_substeps=settings.n_substeps)
-            else:
-                z_start = model.step(state.start, config.n_steps)
-                z_end = model.step(last.z, config.n_steps)
-        else:
-            z_start = state.start
+    z_start, z_end = _marched(model, state, config, last)
     before = decode(loaded, z_start.contiguous(), shape)[0]
     after = decode(loaded, z_end.contiguous(), shape)[0]
     when = f" after {config.n_steps} step(s)" if config.n_steps else ""

@@ -119,7 +119,7 @@ def loss_figure(
     )
     positive = [max(float(v), 1e-12) for v in losses]
     decades = np.log10(max(positive) / min(positive)) if positive else 0.0
-    fig.update_yaxes(type="log", dtick=1 if decades >= 2 else None, exponentformat="power")
+    fig.update_yaxes(type="log", dtick=1 if decades >= 2 else None, tickformat=".2g")
     if total is not None:
         fig.update_xaxes(range=[0, max(int(total), 1)])
     return fig

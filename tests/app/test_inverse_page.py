@@ -93,8 +93,17 @@ def test_pde_edit_applies_to_the_playground(app: AppTest) -> None:
     at.number_input(key="inv_n").set_value(3).run()
     at.radio(key="inv_target").set_value("truth at another frame").run()
     run_edit(at, 5)
-    last = at.session_state["inverse"].steps[-1]
+    state = at.session_state["inverse"]
+    last = state.steps[-1]
     assert last.nu is not None and last.velocity is not None
+    # the result is the start latent marched with the new settings, not the old ones
+    from diano.ui.cache import load_model
+    from diano.ui.inverse import _marched
+
+    sel = at.session_state["selection"]
+    model = load_model(sel.benchmark, sel.model, sel.device).model
+    before, after = _marched(model, state, state.request["config"], last)
+    assert not torch.allclose(before, after)
     at.button(key="inv_apply").click().run()
     assert not at.exception, at.exception
     goto(at, "pages/playground.py")
