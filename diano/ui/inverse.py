@@ -157,16 +157,25 @@ def config_widgets(loaded: LoadedModel, scale: float) -> InverseConfig:
     c = st.columns(4)
     variable = c[0].radio("optimise", options, format_func=VARIABLES.get, key="inv_variable")
     marching = loaded.model.scenario in ("temporal",)
-    n_min = 1 if variable == "pde" else 0
+    # each option keeps its own steps and step size (the PDE needs at least one step)
+    n_min, n_default = (1, 10) if variable == "pde" else (0, 0)
     n_steps = (
-        c[1].number_input("solver steps before decoding", n_min, 50, max(n_min, 0), key="inv_n")
+        c[1].number_input(
+            "solver steps before decoding",
+            n_min,
+            50,
+            n_default,
+            key=f"inv_n_{variable}",
+            help="the target is met this many latent steps after the optimised start",
+        )
         if marching
         else 0
     )
     n_iters = c[2].slider("iterations", 5, min(MAX_ITERS, 300), 60, 5, key="inv_iters")
     lr_default = 0.02 * scale if variable == "latent" else 0.05
     lr = c[3].number_input(
-        "Adam step size", 1e-4, 10.0, float(round(lr_default, 4)), format="%.4f", key="inv_lr",
+        "Adam step size", 1e-4, 10.0, float(round(lr_default, 4)), format="%.4f",
+        key=f"inv_lr_{variable}",
         help="latent units for the latent; units of log ν and of |c| for the PDE",
     )  # fmt: skip
     keep = c[3].select_slider(

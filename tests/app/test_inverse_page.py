@@ -79,7 +79,7 @@ def test_truth_target_and_discard(app: AppTest) -> None:
     at = goto(app)
     at.radio(key="inv_target").set_value("truth at another frame").run()
     at.slider(key="inv_frame").set_value(6).run()
-    at.number_input(key="inv_n").set_value(2).run()
+    at.number_input(key="inv_n_latent").set_value(2).run()
     run_edit(at)
     assert at.session_state["inverse"].request["target"] == "the truth at frame 6"
     at.button(key="inv_discard").click().run()
@@ -89,8 +89,11 @@ def test_truth_target_and_discard(app: AppTest) -> None:
 
 def test_pde_edit_applies_to_the_playground(app: AppTest) -> None:
     at = goto(app)
+    at.number_input(key="inv_n_latent").set_value(0).run()
     at.radio(key="inv_variable").set_value("pde").run()
-    at.number_input(key="inv_n").set_value(3).run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="inv_n_pde").value == 10
+    at.number_input(key="inv_n_pde").set_value(3).run()
     at.radio(key="inv_target").set_value("truth at another frame").run()
     run_edit(at, 5)
     state = at.session_state["inverse"]
