@@ -215,6 +215,15 @@ def main() -> None:
         default=(BENCHMARK,),
         help="benchmarks to write fixtures for (stenosis2d, coronary3d: synthetic cases)",
     )
+    parser.add_argument(
+        "--stenosis",
+        nargs=3,
+        type=int,
+        default=(64, 256, 24),
+        metavar=("H", "W", "T"),
+        help="grid and snapshots of the synthetic stenosis case",
+    )
+    parser.add_argument("--vessel", type=int, default=64, help="n of the synthetic n³ vessel")
     args = parser.parse_args()
     if BENCHMARK in args.benchmarks:
         ckpt, samples = make_fixture(
@@ -222,7 +231,9 @@ def main() -> None:
         )
     others = tuple(b for b in args.benchmarks if b != BENCHMARK)
     if others:
-        ckpt, samples = make_geometric_fixture(args.root, benchmarks=others)
+        ckpt, samples = make_geometric_fixture(
+            args.root, tuple(args.stenosis), args.vessel, benchmarks=others
+        )
     print(f"DIANO_CHECKPOINT_DIR={ckpt} DIANO_SAMPLES_DIR={samples}")
 
 

@@ -64,6 +64,22 @@ class LineState:
         return len(self.lines) - 1
 
 
+def blank(field: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """A field for display: NaN (drawn blank) in solid cells."""
+    if mask is None:
+        return np.asarray(field, np.float32)
+    return np.where(np.asarray(mask) > 0, field, np.float32(np.nan)).astype(np.float32)
+
+
+def frame_time(case: FlowData, t: int) -> str:
+    """``t = 0.25 cardiac period`` for frame ``t`` (the case's time coordinate and unit)."""
+    times = np.asarray(case.coords.get("t", []))
+    if t >= len(times):
+        return f"frame {t}"
+    unit = case.units.get("t", "")
+    return f"t = {float(times[t]):.2f} {unit}".strip()
+
+
 def _rel(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
     return float(rel_l2_curve(pred[None], truth[None], mask)[0])
 
@@ -150,14 +166,18 @@ def frame_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
     u = units(channel, "stenosis2d")
     show(
         stenosis_figure(
-            {f"truth {channel}": truth[t, 0], "decoded from the line": decoded[0]},
+            {
+                f"truth {channel}": blank(truth[t, 0], case.mask),
+                "decoded from the line": blank(decoded[0], case.mask),
+            },
             x,
             y,
             line_coordinates(x, m),
             lines,
             error=abs_error(decoded[0], truth[t, 0], case.mask),
             units={**u, "latent": "z (latent units)"},
-            title=f"frame {t}: the field, encoded to a line of {m} points and decoded",
+            title=f"frame {t} ({frame_time(case, t)}): the field, encoded to a line of {m} "
+            "points and decoded",
         ),
         key="sn_frame",
     )
@@ -205,10 +225,10 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
         f"marched line, step {k}": line_array(state.lines[-1])[0],
         f"encoded frame {t} (start)": line_array(state.lines[0])[0],
     }
-    fields = {f"decoded after {k} step(s)": decoded}
+    fields = {f"decoded after {k} step(s)": blank(decoded, case.mask)}
     error = None
     if t + k < truth.shape[0]:
-        fields = {f"truth, frame {t + k}": truth[t + k, 0], **fields}
+        fields = {f"truth, frame {t + k}": blank(truth[t + k, 0], case.mask), **fields}
         error = abs_error(decoded, truth[t + k, 0], case.mask)
         target = encode_line(loaded.model, truth[t + k], case.mask)
         lines[f"encoded frame {t + k} (target)"] = line_array(target)[0]
