@@ -7,7 +7,11 @@ call these and draw the results with ``diano.viz``).
   :func:`latent_correlation`, autograd :func:`saliency`;
 - ``vortex``: :class:`LambOseen`, :func:`insert_vortex`, :func:`vortex_street`;
 - ``playground``: :class:`SolverSettings`, :func:`build_solver`, :func:`stability`,
-  :func:`march`, :func:`latent_residual`.
+  :func:`march`, :func:`latent_residual`;
+- ``line``: the geometric scenario's latent line, its 1D march and stability;
+- ``vessel``: many-to-one in 3D (pressure from velocity, DIANO's latent pressure), display
+  down-sampling;
+- ``synthetic``: synthetic stenosis and vessel cases for tests and fixtures.
 
 Latent edits (bump, region, Fourier modes, undo/redo) live in :mod:`diano.latent_edit`.
 """

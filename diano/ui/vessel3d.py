@@ -82,9 +82,11 @@ def truth_pressure(case: FlowData) -> np.ndarray:
 
 
 def available_models(chosen: Selection) -> dict[str, LoadedModel]:
-    """Loaded many-to-one models; a line for each model without a checkpoint."""
+    """Loaded many-to-one models, the sidebar's model first; a line for each model without
+    a checkpoint."""
     loaded, missing = {}, []
-    for name in VESSEL_MODELS:
+    order = sorted(VESSEL_MODELS, key=lambda m: m != chosen.model)
+    for name in order:
         try:
             loaded[name] = load_model(BENCHMARK, name, chosen.device)
         except DianoError as exc:

@@ -6,7 +6,11 @@
 - ``curves``: :func:`error_curve_figure`, :func:`spectrum_figure`;
 - ``latent``: :func:`latent_editor_figure` (selectable grid of squares),
   :func:`pipeline_figure`, :func:`saliency_figure`, :func:`latent_vs_truth_figure`;
-- ``style``: colour scales, shared limits, compact float32 arrays.
+- ``style``: colour scales, shared limits, compact float32 arrays;
+- ``slices3d``: :func:`~diano.viz.slices3d.slice_figure` (orthogonal slices of 3D fields);
+- ``line``: :func:`~diano.viz.line.stenosis_figure` (2D fields over the 1D latent line);
+- ``scene3d``: pyvista scene builders of the 3D vessel view (imported on its own: it needs
+  pyvista and VTK).
 
 Importing ``diano`` never imports this package; the app does.
 """
