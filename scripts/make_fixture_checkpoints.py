@@ -8,7 +8,7 @@ Writes, under ``ROOT``:
   from ``default_config(model, "cylinder2d", "temporal", size="tiny")`` with random weights
   (or, with ``--fit-steps``, fitted for a few seconds to the street), plus ``manifest.json``;
 * with ``--benchmarks stenosis2d coronary3d`` (:func:`make_geometric_fixture`): a synthetic
-  stenosed channel ``samples/stenosis2d_syn.h5`` and tube ``samples/coronary3d_syn.h5``
+  stenosed channel ``samples/stenosis2d_syn.h5`` and two tubes ``samples/coronary3d_syn*.h5``
   (:mod:`diano.explore.synthetic`) and random-weight ``stenosis2d/<model>-geometric`` and
   ``coronary3d/<model>-many_to_one`` checkpoints of every model with a preset there.
 
@@ -158,7 +158,8 @@ def make_geometric_fixture(
         root: folder to write ``samples/`` and ``checkpoints/`` into (created).
         stenosis: ``(H, W, T)`` of the stenosed channel; DIANO's grid is set to ``(H, W)``
             and its line to ``W / 4`` points, the baselines keep their tiny grids.
-        vessel: ``n`` of the ``n³`` tube; DIANO's grid is set to ``n³`` (latent 8³).
+        vessel: ``n`` of the ``n³`` tubes (Re 60 and 80); DIANO's grid is set to ``n³``
+            (latent 8³).
         models: registered models to save (those with a preset for the benchmark).
         benchmarks: which of the two to write.
 
@@ -188,6 +189,8 @@ def make_geometric_fixture(
             _save_random(model, "stenosis2d", "geometric", data, checkpoints, command)
     if "coronary3d" in benchmarks:
         path = write_case(samples / "coronary3d_syn.h5", **vessel_tube(vessel), overwrite=True)
+        other = vessel_tube(vessel, severity=0.35, re=80.0, seed=1)
+        write_case(samples / "coronary3d_syn_b.h5", **other, overwrite=True)
         data = load(path)
         for name in models:
             if "many_to_one" not in supported_scenarios(name, "coronary3d"):

@@ -121,7 +121,7 @@ class CaseEntry:
     @property
     def label(self) -> str:
         re = f"Re {self.re:g}" if self.re is not None else self.case_id
-        held = " (held out)" if self.split in ("test", "val", "held_out") else ""
+        held = " (held out)" if self.split in ("test", "val", "held_out", "heldout") else ""
         return f"{re}{held}"
 
 

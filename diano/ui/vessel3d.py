@@ -159,6 +159,9 @@ def _views(chosen: Selection, case: FlowData, preds: dict[str, VesselPrediction]
     for col, axis in zip(s, ("x", "y", "z"), strict=False):
         values = np.asarray(case.coords[axis], np.float64)
         mid = float(values[start[axis]])
+        kept = st.session_state.get(f"v3_s{axis}")
+        if kept is not None and not values[0] <= kept <= values[-1]:
+            del st.session_state[f"v3_s{axis}"]  # from a case on another grid
         position.append(
             col.slider(
                 f"slice {axis}",

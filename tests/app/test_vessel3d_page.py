@@ -55,6 +55,18 @@ def test_vessel_page_shows_every_model_in_linked_views(geometric_app, scenes) ->
     assert "Poisson solve: cg" in texts(at)
 
 
+def test_switching_the_case_redraws_the_vessel(geometric_app, scenes) -> None:
+    at = open_page(geometric_app)
+    case = at.selectbox(key="case_coronary3d")
+    assert case.options == ["Re 60 (held out)", "Re 80 (held out)"]
+    before = at.metric[1].value
+    case.set_value("coronary3d_syn_b").run()
+    assert not at.exception and not at.error
+    assert at.session_state["selection"].case_id == "coronary3d_syn_b"
+    assert at.metric[1].value != before
+    assert scenes[-1]["scene_key"][0] == "latent" and "coronary3d_syn_b" in scenes[-1]["scene_key"]
+
+
 def test_resolution_slices_and_error_view(geometric_app, scenes) -> None:
     at = open_page(geometric_app)
     at.selectbox(key="v3_res").set_value(16).run()
