@@ -9,7 +9,7 @@ the plotter with ``diano.ui.scene.show_scene``.
   inlet and outlet faces close it;
 * :func:`pressure_volume`, :func:`slice_planes`, :func:`isosurfaces`: pressure on the grid,
   three orthogonal slices and isosurfaces, both cut to the fluid;
-* :func:`latent_lattice`, :func:`velocity_glyphs`, :func:`streamlines`;
+* :func:`latent_lattice`, :func:`lattice_edges`, :func:`velocity_glyphs`, :func:`streamlines`;
 * :func:`vessel_scene`: one linked sub-view per :class:`ScenePanel`, all with the same slice
   positions, isovalues and colour limits.
 
@@ -164,11 +164,24 @@ def latent_lattice(
     return cloud
 
 
-def lattice_box(centres: Coords) -> pv.PolyData:
-    """The latent lattice's lines (nodes joined along each axis), for a light wireframe."""
-    z, y, x = (np.asarray(c, np.float64) for c in centres)
-    grid = pv.RectilinearGrid(x, y, z)
-    return grid.extract_all_edges()
+def lattice_edges(fluid: np.ndarray, centres: Coords) -> pv.PolyData:
+    """The lattice's links between neighbouring fluid nodes (along z, y and x), as lines."""
+    fluid = np.asarray(fluid, bool)
+    z, y, x = np.meshgrid(*centres, indexing="ij")
+    points = np.stack([x.ravel(), y.ravel(), z.ravel()], axis=1).astype(np.float32)
+    index = np.arange(fluid.size).reshape(fluid.shape)
+    lines = []
+    for axis in range(3):
+        a = [slice(None)] * 3
+        b = [slice(None)] * 3
+        a[axis], b[axis] = slice(None, -1), slice(1, None)
+        both = fluid[tuple(a)] & fluid[tuple(b)]
+        lines.append(np.stack([index[tuple(a)][both], index[tuple(b)][both]], axis=1))
+    pairs = np.concatenate(lines)
+    if len(pairs) == 0:
+        return pv.PolyData()
+    cells = np.column_stack([np.full(len(pairs), 2), pairs]).ravel()
+    return pv.PolyData(points, lines=cells).clean()
 
 
 def velocity_glyphs(
@@ -224,7 +237,8 @@ class ScenePanel:
             names the views beside the scene).
         pressure: ``(D, H, W)`` pressure to slice and contour, or ``None``.
         latent: ``(values (M, M, M), fluid (M, M, M), centres (z, y, x))`` of a latent
-            lattice to draw as coloured nodes inside the vessel, or ``None``.
+            lattice to draw inside the vessel (fluid nodes coloured by ``values``, linked to
+            their fluid neighbours), or ``None``.
         velocity: draw the scene's velocity glyphs or streamlines in this sub-view.
     """
 
@@ -326,6 +340,9 @@ def vessel_scene(
                     if latent_limits is not None
                     else shared_limits([values], fluid)
                 )
+                links = lattice_edges(fluid, centres)
+                if links.n_points:
+                    plotter.add_mesh(links, color=FLOW_COLOUR, line_width=1, opacity=0.6)
                 plotter.add_mesh(
                     glyphs, scalars="p_latent", clim=lat, cmap=LATENT_CMAP, show_scalar_bar=False
                 )
@@ -334,7 +351,7 @@ def vessel_scene(
         # look from the side (-y) and a little above, so the vessel (along x) runs across
         plotter.view_vector((0.35, -1.0, 0.6), viewup=(0.0, 0.0, 1.0))
         plotter.reset_camera()
-        plotter.camera.zoom(1.5)  # the bounding sphere leaves a wide margin round a vessel
+        plotter.camera.zoom(1.5)  # off-screen pictures; the browser view fits the scene itself
     if len(panels) > 1:
         plotter.link_views()  # one camera: the views turn together
     return plotter

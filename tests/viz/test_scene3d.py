@@ -148,3 +148,15 @@ def test_vessel_scene_draws_a_latent_lattice_and_rejects_bad_input(tube) -> None
         vessel_scene([], mask, coords)
     with pytest.raises(ValueError, match="vectors"):
         vessel_scene([panel], mask, coords, vectors="arrows")
+
+
+def test_lattice_edges_join_neighbouring_fluid_nodes() -> None:
+    from diano.viz.scene3d import lattice_edges
+
+    fluid = np.zeros((3, 3, 3), bool)
+    fluid[1, 1, :] = True  # a row of three along x
+    fluid[1, 0, 0] = True  # one neighbour along y
+    centres = [np.arange(3.0)] * 3
+    edges = lattice_edges(fluid, centres)
+    assert edges.n_lines == 3
+    assert lattice_edges(np.zeros((3, 3, 3), bool), centres).n_points == 0
