@@ -23,6 +23,7 @@ if loaded is None or case is None:
     st.stop()
 if chosen.model != "diano":
     st.caption("The playground marches DIANO's latent PDE; the baselines step with learned maps.")
-t = st.slider("start frame", 0, case.n_times - 2, 0, key="pg_t")
+playground.keep_knobs(case)  # before any knob is drawn: a restored bundle's, or kept ones
+t = st.slider("start frame", 0, case.n_times - 2, key="pg_t")
 with widgets.guard("the solver playground"):
     playground.march_panel(loaded, case, t)

@@ -10,9 +10,9 @@ chosen = widgets.selection()
 st.title("Import & export")
 st.markdown(
     "Download what you see and the numbers behind it, save the whole session (model, "
-    "checkpoint, frame, latent edits, solver settings) as one bundle and restore it later "
-    "exactly, or bring your own field and encode it with the selected model. Downloads go "
-    "straight to your browser; uploads are read in memory."
+    "checkpoint, frame, latent edits, the Solver playground's settings and march) as one "
+    "bundle and restore it later exactly, or bring your own field and encode it with the "
+    "selected model. Downloads go straight to your browser; uploads are read in memory."
 )
 loaded = widgets.require_model(chosen)
 case = widgets.require_case(chosen)

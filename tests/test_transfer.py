@@ -17,6 +17,12 @@ import torch
 from diano.data import read_case
 from diano.errors import ConfigError, DataError
 from diano.explore import transfer as tx
+from diano.explore.playground import (
+    PlaygroundRecord,
+    SolverSettings,
+    settings_from_dict,
+    settings_to_dict,
+)
 from diano.latent_edit import (
     AddLatent,
     EditHistory,
@@ -470,3 +476,88 @@ def test_bad_bundles_are_refused_with_a_reason(model, field) -> None:
     fails(_rezip(data, arrays_npz=b"junk"), "arrays cannot be read")
     with pytest.raises(DataError, match="over the"):
         tx.read_bundle(data, max_bytes=100)
+
+
+# -- the solver playground's march in a bundle -------------------------------------------
+SETTINGS_A = SolverSettings(0.1 + 0.2, (1 / 3, -2e-7), 0.0125, 4, "oucs2", ("upwind", "free"))
+MARCHED = PlaygroundRecord(
+    start_frame=5,
+    n_steps=37,
+    settings_a=SETTINGS_A,
+    settings_b=dataclasses.replace(SETTINGS_A, nu=0.003, velocity=(0.7, 0.0)),
+)
+
+
+@pytest.mark.parametrize(
+    "marched",
+    [MARCHED, dataclasses.replace(MARCHED, settings_b=None, b_edited=True), None],
+    ids=["other settings", "edited latent", "not used"],
+)
+def test_playground_settings_round_trip_exactly(model, field, marched) -> None:
+    solver = settings_to_dict(SETTINGS_A)
+    bundle = make_bundle(model, field, solver_settings=solver, playground=marched)
+    data = tx.write_bundle(bundle)
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))
+    if marched is None:
+        assert manifest["playground"] is None
+    else:
+        assert manifest["playground"]["fork_b"] == marched.fork_b
+        assert manifest["playground"]["A"]["nu"] == 0.1 + 0.2  # not rounded on the way
+    again = tx.read_bundle(data)
+    assert again.playground == marched
+    assert settings_from_dict(again.solver_settings) == SETTINGS_A
+    assert tx.read_bundle(tx.write_bundle(again)).playground == marched
+
+
+def test_a_bundle_without_a_playground_entry_reads_as_unused(model, field) -> None:
+    data = tx.write_bundle(make_bundle(model, field, playground=MARCHED))
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))
+    del manifest["playground"]  # as written before the playground was recorded
+    older = _rezip(data, manifest_json=json.dumps(manifest).encode())
+    assert tx.read_bundle(older).playground is None
+
+
+def _with(entry: dict, **changes) -> dict:
+    return {**entry, **changes}
+
+
+def test_damaged_playground_and_solver_settings_are_refused(model, field) -> None:
+    data = tx.write_bundle(make_bundle(model, field, playground=MARCHED))
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))
+    record, a = manifest["playground"], manifest["playground"]["A"]
+
+    def fails(match: str, **changes) -> None:
+        blob = _rezip(data, manifest_json=json.dumps({**manifest, **changes}).encode())
+        with pytest.raises(DataError, match=match):
+            tx.read_bundle(blob)
+
+    where = "the bundle's playground record"
+    fails(f"{where}: expected a mapping", playground=[1, 2])
+    fails(rf"{where}: unknown key\(s\) \['speed'\]", playground=_with(record, speed=2))
+    fails(rf"{where}: missing \['n_steps'\]",
+          playground={k: v for k, v in record.items() if k != "n_steps"})  # fmt: skip
+    fails("n_steps must be a count", playground=_with(record, n_steps=-3))
+    fails("start_frame must be a count", playground=_with(record, start_frame=2.5))
+    fails("fork_b must be 'edited' or 'other'", playground=_with(record, fork_b="sideways"))
+    fails("fork_b is 'edited' but fork B's settings are given",
+          playground=_with(record, fork_b="edited"))  # fmt: skip
+    fails("b_edited must be true or false", playground=_with(record, b_edited="yes"))
+    fork_a = f"{where}: fork A"
+    fails(rf"{fork_a}: unknown setting\(s\) \['viscosity'\]",
+          playground=_with(record, A=_with(a, viscosity=0.1)))  # fmt: skip
+    fails(f"{fork_a}: unknown scheme 'quick'", playground=_with(record, A=_with(a, scheme="quick")))
+    fails(f"{fork_a}: n_substeps must be 'auto' or a count",
+          playground=_with(record, A=_with(a, n_substeps=0)))  # fmt: skip
+    fails(f"{fork_a}: nu must be a finite number",
+          playground=_with(record, A=_with(a, nu=float("nan"))))  # fmt: skip
+    fails(f"{fork_a}: velocity must be a pair",
+          playground=_with(record, A=_with(a, velocity=[1, 2, 3])))  # fmt: skip
+    fails(f"{fork_a}: boundary must be a pair",
+          playground=_with(record, A=_with(a, boundary=["periodic", "wall"])))  # fmt: skip
+    fails("fork B: dt must be a finite number",
+          playground=_with(record, B=_with(record["B"], dt="0.01")))  # fmt: skip
+    fails("the bundle's solver settings: expected a mapping", solver_settings="fast")
+    fails(r"the bundle's solver settings: missing \['dt'\]",
+          solver_settings={"nu": 0.1, "velocity": [0.5, 0.0]})  # fmt: skip
+    fails("the bundle's solver settings: nu must be >= 0",
+          solver_settings={"nu": -1.0, "velocity": [0.5, 0.0], "dt": 0.01})  # fmt: skip

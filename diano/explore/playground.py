@@ -6,18 +6,28 @@ settings a person picked (ν, velocity, dt, sub-steps, scheme, boundaries). It i
 built with ``n_substeps="auto"`` so that construction never raises; whether the requested
 fixed number of sub-steps is stable is a question for :func:`stability`, asked before a
 march, so the app can warn instead of blowing up.
+
+:class:`PlaygroundRecord` is what the playground shows (start frame, steps marched, the
+settings of both forks) as plain JSON, so a session bundle can restore the same march;
+:func:`settings_to_dict` and :func:`settings_from_dict` do the same for one
+:class:`SolverSettings`, and refuse a damaged entry with a :class:`~diano.errors.DataError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
-from diano.errors import ConfigError, UnstableSolverError
+from diano.errors import ConfigError, DataError, UnstableSolverError
 from diano.solvers import AdvectionDiffusion2d, StabilityReport
+
+SCHEMES = ("central2", "oucs2")
+BOUNDARIES = ("periodic", "free", "upwind")
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,145 @@ class SolverSettings:
     n_substeps: int | str = "auto"
     scheme: str = "central2"
     boundary: tuple[str, str] = ("periodic", "periodic")
+
+
+_SETTINGS_KEYS = ("nu", "velocity", "dt", "n_substeps", "scheme", "boundary")
+
+
+def settings_to_dict(settings: SolverSettings) -> dict[str, Any]:
+    """``settings`` as JSON-ready values (floats are kept exactly: JSON writes their repr)."""
+    return {
+        "nu": float(settings.nu),
+        "velocity": [float(settings.velocity[0]), float(settings.velocity[1])],
+        "dt": float(settings.dt),
+        "n_substeps": settings.n_substeps,
+        "scheme": str(settings.scheme),
+        "boundary": [str(settings.boundary[0]), str(settings.boundary[1])],
+    }
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise DataError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def settings_from_dict(entry: Any, what: str = "solver settings") -> SolverSettings:
+    """The :class:`SolverSettings` of a dict written by :func:`settings_to_dict`.
+
+    ``nu``, ``velocity`` and ``dt`` are required; ``n_substeps``, ``scheme`` and ``boundary``
+    default as in :class:`SolverSettings`.
+
+    Raises:
+        DataError: not a dict, an unknown or missing key, or a value of the wrong kind
+            (the message starts with ``what``).
+    """
+    if not isinstance(entry, Mapping):
+        raise DataError(f"{what}: expected a mapping of settings, got {type(entry).__name__}")
+    unknown = sorted(str(k) for k in entry if k not in _SETTINGS_KEYS)
+    if unknown:
+        raise DataError(f"{what}: unknown setting(s) {unknown}; known: {list(_SETTINGS_KEYS)}")
+    missing = [k for k in ("nu", "velocity", "dt") if k not in entry]
+    if missing:
+        raise DataError(f"{what}: missing {missing}")
+    nu = _number(entry["nu"], f"{what}: nu")
+    dt = _number(entry["dt"], f"{what}: dt")
+    if nu < 0 or dt <= 0:
+        raise DataError(f"{what}: nu must be >= 0 and dt > 0, got nu={nu!r}, dt={dt!r}")
+    velocity = entry["velocity"]
+    if not isinstance(velocity, (list, tuple)) or len(velocity) != 2:
+        raise DataError(f"{what}: velocity must be a pair (cx, cy), got {velocity!r}")
+    cx, cy = (_number(c, f"{what}: velocity") for c in velocity)
+    n_substeps = entry.get("n_substeps", "auto")
+    if n_substeps != "auto" and (type(n_substeps) is not int or n_substeps < 1):
+        raise DataError(f"{what}: n_substeps must be 'auto' or a count >= 1, got {n_substeps!r}")
+    scheme = entry.get("scheme", "central2")
+    if scheme not in SCHEMES:
+        raise DataError(f"{what}: unknown scheme {scheme!r}; known: {list(SCHEMES)}")
+    boundary = entry.get("boundary", ("periodic", "periodic"))
+    if (
+        not isinstance(boundary, (list, tuple))
+        or len(boundary) != 2
+        or any(b not in BOUNDARIES for b in boundary)
+    ):
+        raise DataError(
+            f"{what}: boundary must be a pair from {list(BOUNDARIES)}, got {boundary!r}"
+        )
+    return SolverSettings(nu, (cx, cy), dt, n_substeps, scheme, (boundary[0], boundary[1]))
+
+
+@dataclass(frozen=True)
+class PlaygroundRecord:
+    """What the solver playground shows, enough to march it again bit for bit.
+
+    Attributes:
+        start_frame: the frame both forks start from.
+        n_steps: steps marched so far.
+        settings_a: fork A's settings (the original latent).
+        settings_b: fork B's when it marches the same latent with other settings; ``None``
+            when fork B marches the latent editor's edited latent with A's settings.
+        b_edited: fork B started from edits (``False``: there were none for that frame).
+    """
+
+    start_frame: int
+    n_steps: int
+    settings_a: SolverSettings
+    settings_b: SolverSettings | None = None
+    b_edited: bool = False
+
+    @property
+    def fork_b(self) -> Literal["edited", "other"]:
+        """``"edited"``: B is the edited latent; ``"other"``: B has other settings."""
+        return "edited" if self.settings_b is None else "other"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``start_frame``, ``n_steps``, ``fork_b``, ``b_edited``, ``A``, ``B``."""
+        return {
+            "start_frame": int(self.start_frame),
+            "n_steps": int(self.n_steps),
+            "fork_b": self.fork_b,
+            "b_edited": bool(self.b_edited),
+            "A": settings_to_dict(self.settings_a),
+            "B": None if self.settings_b is None else settings_to_dict(self.settings_b),
+        }
+
+    @classmethod
+    def from_dict(cls, entry: Any, what: str = "playground") -> PlaygroundRecord:
+        """The record :meth:`to_dict` wrote.
+
+        Raises:
+            DataError: not a dict, unknown or missing keys, a bad count, an unknown fork
+                kind, fork B's settings missing or present against its kind, bad settings.
+        """
+        keys = ("start_frame", "n_steps", "fork_b", "b_edited", "A", "B")
+        if not isinstance(entry, Mapping):
+            raise DataError(f"{what}: expected a mapping, got {type(entry).__name__}")
+        unknown = sorted(str(k) for k in entry if k not in keys)
+        if unknown:
+            raise DataError(f"{what}: unknown key(s) {unknown}; known: {list(keys)}")
+        missing = [k for k in keys if k not in entry]
+        if missing:
+            raise DataError(f"{what}: missing {missing}")
+        for key in ("start_frame", "n_steps"):
+            if type(entry[key]) is not int or entry[key] < 0:
+                raise DataError(f"{what}: {key} must be a count >= 0, got {entry[key]!r}")
+        if entry["fork_b"] not in ("edited", "other"):
+            raise DataError(f"{what}: fork_b must be 'edited' or 'other', got {entry['fork_b']!r}")
+        if type(entry["b_edited"]) is not bool:
+            raise DataError(f"{what}: b_edited must be true or false, got {entry['b_edited']!r}")
+        if (entry["fork_b"] == "other") != (entry["B"] is not None):
+            raise DataError(
+                f"{what}: fork_b is {entry['fork_b']!r} but fork B's settings are "
+                f"{'missing' if entry['B'] is None else 'given'}"
+            )
+        b = entry["B"]
+        return cls(
+            start_frame=entry["start_frame"],
+            n_steps=entry["n_steps"],
+            settings_a=settings_from_dict(entry["A"], f"{what}: fork A"),
+            settings_b=None if b is None else settings_from_dict(b, f"{what}: fork B"),
+            b_edited=entry["b_edited"],
+        )
 
 
 def marching_latent(model: nn.Module) -> tuple[tuple[int, int], tuple[float, float]]:

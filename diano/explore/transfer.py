@@ -12,7 +12,8 @@ export folder, with a sanitised name and never over an existing file unless aske
   :func:`to_vti` (VTK ImageData with point data and physical spacing/origin; ParaView opens it).
 * Session bundles: :class:`SessionBundle` → :func:`write_bundle` (one ``.zip`` holding
   ``manifest.json`` and ``arrays.npz``) → :func:`read_bundle` → :func:`check_bundle` →
-  :func:`replay`, which decodes the restored latent again, bit for bit.
+  :func:`replay`, which decodes the restored latent again, bit for bit. The solver
+  playground's march travels as a :class:`~diano.explore.playground.PlaygroundRecord`.
 * A person's field: :func:`read_field` reads ``.npz``, HDF5 or VTK bytes and validates them
   against the model (channels, grid, resolution, dtype, NaN/Inf, size); :func:`encode_field`.
 """
@@ -37,6 +38,7 @@ import numpy as np
 import torch
 
 from diano.errors import ConfigError, DataError
+from diano.explore.playground import PlaygroundRecord, settings_from_dict
 from diano.latent_edit import EditHistory, LatentGrid
 
 #: largest file :func:`read_field` and :func:`read_bundle` accept, in bytes
@@ -680,7 +682,13 @@ class SessionBundle:
         base_latent: the encoded latent the edits start from, ``(1, Lc, M_y, M_x)``.
         grid: where that latent lies (its box in physical coordinates).
         decoded: the decoded field with the edits in effect, ``(C, H, W)`` float32.
-        solver_settings: the latent solver's settings (``None`` without a latent PDE).
+        solver_settings: the latent solver's settings in effect, as
+            :func:`~diano.explore.playground.settings_to_dict` writes them: the solver
+            playground's fork A when it was used, else the checkpoint's (``None`` without a
+            latent PDE).
+        playground: the solver playground's knobs and steps marched, to show the same march
+            again; ``None`` when it was not used for this model and case (restoring then
+            puts the playground back to its defaults).
         seed: seed of any random draw in the session (the explorer's views draw nothing).
         code_version: the code that made the bundle.
         source: ``"case"`` or ``"imported"`` (a person's field, kept in ``source_field``).
@@ -699,6 +707,7 @@ class SessionBundle:
     grid: LatentGrid
     decoded: np.ndarray
     solver_settings: dict[str, Any] | None = None
+    playground: PlaygroundRecord | None = None
     seed: int = 0
     code_version: str = ""
     source: str = "case"
@@ -729,6 +738,7 @@ class SessionBundle:
             },
             "output_shape": list(self.output_shape),
             "solver_settings": self.solver_settings,
+            "playground": None if self.playground is None else self.playground.to_dict(),
             "seed": int(self.seed),
             "source": self.source,
             "extra": dict(self.extra),
@@ -770,7 +780,8 @@ def read_bundle(data: bytes, max_bytes: int = MAX_IMPORT_BYTES) -> SessionBundle
 
     Raises:
         DataError: not a zip, over the size limit, no or invalid manifest, an unknown
-            format version, missing or altered arrays (their sha256 is checked), bad edits.
+            format version, missing or altered arrays (their sha256 is checked), bad edits,
+            damaged solver settings or playground record.
     """
     if len(data) > max_bytes:
         raise DataError(
@@ -830,6 +841,12 @@ def read_bundle(data: bytes, max_bytes: int = MAX_IMPORT_BYTES) -> SessionBundle
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"the bundle's latent grid or time index is invalid: {exc}") from exc
     history = EditHistory.from_dict(manifest["edits"])
+    solver_settings = manifest.get("solver_settings")
+    if solver_settings is not None:
+        settings_from_dict(solver_settings, "the bundle's solver settings")
+    playground = manifest.get("playground")
+    if playground is not None:
+        playground = PlaygroundRecord.from_dict(playground, "the bundle's playground record")
     return SessionBundle(
         benchmark=str(manifest["benchmark"]),
         model=str(manifest["model"]),
@@ -841,7 +858,8 @@ def read_bundle(data: bytes, max_bytes: int = MAX_IMPORT_BYTES) -> SessionBundle
         base_latent=arrays["base_latent"],
         grid=grid,
         decoded=arrays["decoded"],
-        solver_settings=manifest.get("solver_settings"),
+        solver_settings=solver_settings,
+        playground=playground,
         seed=int(manifest.get("seed", 0)),
         code_version=str(manifest.get("code_version", "")),
         source=str(manifest.get("source", "case")),

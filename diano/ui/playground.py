@@ -4,6 +4,12 @@ Fork A marches the encoded latent of the chosen frame with the chosen settings. 
 either the edited latent from the latent editor (same settings) or the same latent with a
 second set of ν and velocity. Both are decoded every step; the error of each against the
 truth is recorded per step. Changing a knob restarts both marches from the start latent.
+
+The knobs keep their values when the person visits another page (Streamlit drops the state
+of widgets that are not drawn, so :func:`keep_knobs` puts them back before they are drawn).
+A session bundle records the march in use (:func:`record`) and restoring it queues the
+knobs and the number of steps (:func:`request_restore`); the playground applies them the
+next time it opens and marches the same steps again, bit for bit.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from diano.explore import (
     settings_from_model,
     stability,
 )
+from diano.explore.playground import BOUNDARIES, SCHEMES, PlaygroundRecord
 from diano.explore.predict import to_tensor
 from diano.solvers import StabilityReport
 from diano.ui.cache import LoadedModel, model_truth, prediction
@@ -40,39 +47,152 @@ from diano.ui.widgets import show, units
 from diano.viz import Panel, error_curve_figure, panel_figure, spectrum_figure
 
 FORK_B = ("edited latent, same settings", "same latent, other ν and velocity")
+LABEL_EDITED = "B: edited latent"
 MAX_STEPS = 1000
+NU_RANGE = (0.0, 1.0)
+C_RANGE = (-20.0, 20.0)
+DT_RANGE = (1e-4, 1.0)
+SUBSTEPS = ("auto", 1, 2, 4, 8, 16, 32)
+#: session keys: the fork state, the knob values last drawn, a queued restore and march
+STATE_KEY = "playground"
+KNOBS_KEY = "pg_knobs"
+RESTORE_KEY = "pg_restore"
+MARCH_KEY = "pg_march"
+KNOB_KEYS = ("pg_t", "pg_nu", "pg_cx", "pg_cy", "pg_dt", "pg_sub", "pg_scheme", "pg_bx",
+             "pg_by", "pg_fork", "pg_nu_b", "pg_cx_b", "pg_cy_b")  # fmt: skip
 
 
 def settings_widgets(defaults: SolverSettings) -> tuple[SolverSettings, SolverSettings | None]:
     """Knobs for the march (fork A) and, optionally, fork B's ν and velocity."""
     c = st.columns(4)
     nu = c[0].number_input(
-        "ν (latent units)", 0.0, 1.0, float(defaults.nu), 1e-4, format="%.5f", key="pg_nu"
+        "ν (latent units)", *NU_RANGE, float(defaults.nu), 1e-4, format="%.5f", key="pg_nu"
     )
-    cx = c[1].number_input("c_x", -20.0, 20.0, float(defaults.velocity[0]), 0.05, key="pg_cx")
-    cy = c[2].number_input("c_y", -20.0, 20.0, float(defaults.velocity[1]), 0.05, key="pg_cy")
-    dt = c[3].number_input("dt", 1e-4, 1.0, float(defaults.dt), 0.005, format="%.4f", key="pg_dt")
-    substeps = c[0].selectbox("sub-steps", ("auto", 1, 2, 4, 8, 16, 32), key="pg_sub")
-    schemes = ("central2", "oucs2")
+    cx = c[1].number_input("c_x", *C_RANGE, float(defaults.velocity[0]), 0.05, key="pg_cx")
+    cy = c[2].number_input("c_y", *C_RANGE, float(defaults.velocity[1]), 0.05, key="pg_cy")
+    dt = c[3].number_input("dt", *DT_RANGE, float(defaults.dt), 0.005, format="%.4f", key="pg_dt")
+    substeps = c[0].selectbox("sub-steps", SUBSTEPS, key="pg_sub")
     scheme = c[1].selectbox(
-        "scheme", schemes, index=schemes.index(defaults.scheme), key="pg_scheme"
+        "scheme", SCHEMES, index=SCHEMES.index(defaults.scheme), key="pg_scheme"
     )
-    boundaries = ("periodic", "free", "upwind")
     bx = c[2].selectbox(
-        "boundary x", boundaries, boundaries.index(defaults.boundary[0]), key="pg_bx"
+        "boundary x", BOUNDARIES, BOUNDARIES.index(defaults.boundary[0]), key="pg_bx"
     )
     by = c[3].selectbox(
-        "boundary y", boundaries, boundaries.index(defaults.boundary[1]), key="pg_by"
+        "boundary y", BOUNDARIES, BOUNDARIES.index(defaults.boundary[1]), key="pg_by"
     )
     a = SolverSettings(nu, (cx, cy), dt, substeps, scheme, (bx, by))
     kind = st.radio("fork B", FORK_B, horizontal=True, key="pg_fork")
-    if kind == FORK_B[0]:
-        return a, None
-    c = st.columns(3)
-    nu_b = c[0].number_input("ν of B", 0.0, 1.0, 10 * nu, 1e-4, format="%.5f", key="pg_nu_b")
-    cx_b = c[1].number_input("c_x of B", -20.0, 20.0, 0.8 * cx, 0.05, key="pg_cx_b")
-    cy_b = c[2].number_input("c_y of B", -20.0, 20.0, cy, 0.05, key="pg_cy_b")
-    return a, dataclasses.replace(a, nu=nu_b, velocity=(cx_b, cy_b))
+    settings_b = None
+    if kind == FORK_B[1]:
+        c = st.columns(3)
+        nu_b = c[0].number_input("ν of B", *NU_RANGE, 10 * nu, 1e-4, format="%.5f", key="pg_nu_b")
+        cx_b = c[1].number_input("c_x of B", *C_RANGE, 0.8 * cx, 0.05, key="pg_cx_b")
+        cy_b = c[2].number_input("c_y of B", *C_RANGE, cy, 0.05, key="pg_cy_b")
+        settings_b = dataclasses.replace(a, nu=nu_b, velocity=(cx_b, cy_b))
+    knobs = dict(st.session_state.get(KNOBS_KEY, {}))
+    knobs.update({k: st.session_state[k] for k in KNOB_KEYS if k in st.session_state})
+    st.session_state[KNOBS_KEY] = knobs
+    return a, settings_b
+
+
+# -- keeping and restoring the knobs -----------------------------------------------------
+def keep_knobs(case: FlowData) -> None:
+    """Call before any knob is drawn: apply a restore queued by :func:`request_restore`, put
+    back the knob values a visit to another page dropped, keep the start frame in range."""
+    pending = st.session_state.pop(RESTORE_KEY, None)
+    if pending is not None:
+        for key in (*KNOB_KEYS, STATE_KEY, MARCH_KEY):
+            st.session_state.pop(key, None)
+        st.session_state["pg_playing"] = False
+        record = pending["record"]
+        st.session_state[KNOBS_KEY] = {} if record is None else knobs_from_record(record)
+        if record is not None and record.n_steps:
+            source = (*pending["source"], record.start_frame)
+            st.session_state[MARCH_KEY] = {"source": source, "n_steps": record.n_steps}
+    for key, value in st.session_state.get(KNOBS_KEY, {}).items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+    last = max(case.n_times - 2, 0)
+    if st.session_state.get("pg_t", 0) > last:  # another case with fewer frames
+        st.session_state["pg_t"] = last
+
+
+def knobs_from_record(record: PlaygroundRecord) -> dict:
+    """The knob values (widget key -> value) that show ``record``."""
+    a, b = record.settings_a, record.settings_b
+    knobs = {
+        "pg_t": int(record.start_frame),
+        "pg_nu": float(a.nu),
+        "pg_cx": float(a.velocity[0]),
+        "pg_cy": float(a.velocity[1]),
+        "pg_dt": float(a.dt),
+        "pg_sub": a.n_substeps,
+        "pg_scheme": a.scheme,
+        "pg_bx": a.boundary[0],
+        "pg_by": a.boundary[1],
+        "pg_fork": FORK_B[0] if b is None else FORK_B[1],
+    }
+    if b is not None:
+        knobs["pg_nu_b"] = float(b.nu)
+        knobs["pg_cx_b"] = float(b.velocity[0])
+        knobs["pg_cy_b"] = float(b.velocity[1])
+    return knobs
+
+
+def knob_problems(record: PlaygroundRecord, n_times: int) -> list[str]:
+    """Why the playground's knobs cannot show ``record`` (empty: they can)."""
+    problems = []
+    if record.start_frame > n_times - 2:
+        problems.append(f"start frame {record.start_frame} is past the case's last, {n_times - 2}")
+    if record.n_steps > MAX_STEPS:
+        problems.append(f"{record.n_steps} steps marched, the playground marches {MAX_STEPS}")
+    a, b = record.settings_a, record.settings_b
+    for name, s in (("A", a), ("B", b)):
+        if s is None:
+            continue
+        checks = (
+            ("ν", s.nu, NU_RANGE),
+            ("c_x", s.velocity[0], C_RANGE),
+            ("c_y", s.velocity[1], C_RANGE),
+            ("dt", s.dt, DT_RANGE),
+        )
+        for what, value, (lo, hi) in checks:
+            if not lo <= value <= hi:
+                problems.append(f"fork {name}: {what} = {value:.6g} is outside [{lo:g}, {hi:g}]")
+        if s.n_substeps not in SUBSTEPS:
+            problems.append(f"fork {name}: {s.n_substeps!r} sub-steps is not among {SUBSTEPS}")
+    # the knobs give B its own ν and velocity only; the rest is A's
+    if b is not None and dataclasses.replace(b, nu=a.nu, velocity=a.velocity) != a:
+        problems.append("fork B differs from A in more than ν and velocity")
+    return problems
+
+
+def record(loaded: LoadedModel, case: FlowData) -> PlaygroundRecord | None:
+    """The march the playground shows for this model and case (a restore not yet shown
+    included); ``None`` when the playground has not marched them."""
+    source = (*loaded.key, case.case_id)
+    pending = st.session_state.get(RESTORE_KEY)
+    if pending is not None:
+        return pending["record"] if pending["source"] == source else None
+    state = st.session_state.get(STATE_KEY)
+    if state is None or tuple(state.source[: len(source)]) != source or not state.settings:
+        return None
+    return PlaygroundRecord(
+        start_frame=state.start_frame,
+        n_steps=state.n_steps,
+        settings_a=state.settings["A"],
+        settings_b=state.settings["B"] if state.b_other else None,
+        b_edited=state.b_edited,
+    )
+
+
+def request_restore(source: tuple, restored: PlaygroundRecord | None) -> None:
+    """Queue ``restored`` (``None``: the defaults) for the model and case ``source``; the
+    playground applies it before drawing its knobs next time (:func:`keep_knobs`)."""
+    st.session_state.pop(STATE_KEY, None)
+    st.session_state.pop(MARCH_KEY, None)
+    st.session_state[RESTORE_KEY] = {"source": tuple(source), "record": restored}
 
 
 def stability_view(report: StabilityReport, label: str = "") -> bool:
@@ -125,7 +245,7 @@ def start_latents(
             "latent on the Latent editor page (same model, case and frame) to fork it."
         )
         return z0, z0, "B: (no edits yet)"
-    return z0, edited, "B: edited latent"
+    return z0, edited, LABEL_EDITED
 
 
 def _errors(loaded: LoadedModel, case: FlowData, t: int, states: list[torch.Tensor], k0: int):
@@ -160,7 +280,13 @@ def step_forks(
 
 
 def playground_state(
-    loaded: LoadedModel, case: FlowData, t: int, settings: dict, starts: tuple, label_b: str
+    loaded: LoadedModel,
+    case: FlowData,
+    t: int,
+    settings: dict,
+    starts: tuple,
+    label_b: str,
+    b_other: bool = False,
 ) -> PlaygroundState:
     key = (
         *loaded.key,
@@ -178,9 +304,12 @@ def playground_state(
         }
         for fork in forks.values():
             fork.errors = _errors(loaded, case, t, fork.latents, 0)
-        return PlaygroundState(key, forks)
+        return PlaygroundState(
+            key, forks, start_frame=int(t), settings=dict(settings), b_other=b_other,
+            b_edited=not b_other and label_b == LABEL_EDITED,
+        )  # fmt: skip
 
-    return page_state("playground", key, fresh)
+    return page_state(STATE_KEY, key, fresh)
 
 
 def forks_view(loaded: LoadedModel, case: FlowData, t: int, state: PlaygroundState) -> None:
@@ -303,14 +432,26 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     settings_a, settings_b = settings_widgets(defaults)
     settings = {"A": settings_a, "B": settings_b or settings_a}
     shape, box = marching_latent(loaded.model)
-    ok = stability_view(stability(build_solver(settings_a, shape, box), settings_a), "(A)")
+    try:  # e.g. a stencil wider than this latent grid
+        solver_a = build_solver(settings_a, shape, box)
+    except DianoError as exc:
+        st.warning(f"Not marching: {exc}", icon=":material/warning:")
+        return
+    ok = stability_view(stability(solver_a, settings_a), "(A)")
     if settings_b is not None:
         report_b = stability(build_solver(settings_b, shape, box), settings_b)
         if not report_b.ok:
             st.warning(f"Fork B not marching: {report_b.explain()}", icon=":material/warning:")
         ok = ok and report_b.ok
     starts = start_latents(loaded, case, t, settings_b)
-    state = playground_state(loaded, case, t, settings, starts[:2], starts[2])
+    state = playground_state(
+        loaded, case, t, settings, starts[:2], starts[2], b_other=settings_b is not None
+    )
+    queued = st.session_state.pop(MARCH_KEY, None)  # a restored bundle's steps
+    here = (*loaded.key, case.case_id, int(t))
+    if queued and ok and state.n_steps == 0 and queued["source"] == here:
+        with st.spinner(f"marching the restored {queued['n_steps']} step(s) …"):
+            step_forks(loaded, case, t, state, settings, queued["n_steps"])
     playing = bool(st.session_state.get("pg_playing", False))
     c = st.columns(5)
     if c[0].button("step ×1", key="pg_step1", disabled=not ok):
@@ -323,7 +464,7 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
         st.session_state["pg_playing"] = not playing
         st.rerun(scope="app")
     if c[3].button("reset", key="pg_reset"):
-        st.session_state.pop("playground", None)
+        st.session_state.pop(STATE_KEY, None)
         st.session_state["pg_playing"] = False
         st.rerun(scope="app")
     if playing and ok and state.n_steps < MAX_STEPS:

@@ -63,12 +63,21 @@ class PlaygroundState:
         forks: name -> fork; ``"A"`` is the reference future, ``"B"`` the alternative.
         playing: whether the play loop is stepping.
         message: the last warning (e.g. unstable settings), shown until the next action.
+        start_frame: the frame both forks start from.
+        settings: name -> the :class:`~diano.explore.SolverSettings` each fork marches with.
+        b_other: fork B marches the same latent with other settings (``False``: the edited
+            latent with A's settings).
+        b_edited: fork B started from the latent editor's edits.
     """
 
     source: tuple
     forks: dict[str, Fork] = field(default_factory=dict)
     playing: bool = False
     message: str | None = None
+    start_frame: int = 0
+    settings: dict = field(default_factory=dict)
+    b_other: bool = False
+    b_edited: bool = False
 
     @property
     def n_steps(self) -> int:

@@ -4,12 +4,11 @@ Every export is handed to the browser with ``st.download_button`` (nothing is wr
 server unless the person asks for a copy in the export folder); uploads are read from memory.
 The numerics and file formats live in :mod:`diano.explore.transfer`; this module only
 collects the session's state (the latent editor's edits for the chosen model, case and
-frame) and puts a restored bundle back into it.
+frame, and the solver playground's march) and puts a restored bundle back into it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +19,10 @@ from diano.data import FlowData, code_version
 from diano.errors import DianoError
 from diano.explore import settings_from_model
 from diano.explore import transfer as tx
+from diano.explore.playground import PlaygroundRecord, settings_to_dict
 from diano.explore.predict import rel_l2_curve
 from diano.latent_edit import EditHistory, LatentGrid
+from diano.ui import playground
 from diano.ui.cache import LoadedModel, list_cases, load_model, model_truth
 from diano.ui.editor import STATE_KEY as EDITOR_KEY
 from diano.ui.editor import base_latent, decode
@@ -148,25 +149,22 @@ def latent_arrays(loaded: LoadedModel, case: FlowData, session: Session) -> tx.G
     return tx.GridArrays(arrays, xc, yc, None, attrs, units_, t_value)
 
 
-def solver_settings(loaded: LoadedModel) -> dict | None:
-    """The latent solver's settings: the playground's (fork A) when it marches this model,
+def solver_settings(loaded: LoadedModel, marched: PlaygroundRecord | None) -> dict | None:
+    """The latent solver's settings: fork A's of the playground's march when there is one,
     else the checkpoint's; ``None`` for a model without a latent PDE."""
-    state = st.session_state.get("playground")
-    if state is not None and tuple(state.source[: len(loaded.key)]) == loaded.key:
-        for entry in state.source:
-            if isinstance(entry, tuple) and entry and isinstance(entry[0], tuple):
-                settings = dict(entry).get("A")
-                if settings is not None:
-                    return dataclasses.asdict(settings)
+    if marched is not None:
+        return settings_to_dict(marched.settings_a)
     try:
-        return dataclasses.asdict(settings_from_model(loaded.model))
+        return settings_to_dict(settings_from_model(loaded.model))
     except DianoError:
         return None
 
 
 def make_bundle(loaded: LoadedModel, case: FlowData, session: Session, device: str) -> bytes:
-    """The session as a bundle ``.zip`` (see :func:`diano.explore.transfer.write_bundle`)."""
+    """The session as a bundle ``.zip`` (see :func:`diano.explore.transfer.write_bundle`),
+    with the solver playground's march for this model and case, if it has one."""
     imported = session.imported
+    marched = playground.record(loaded, case)
     bundle = tx.SessionBundle(
         benchmark=loaded.benchmark,
         model=loaded.name,
@@ -178,7 +176,8 @@ def make_bundle(loaded: LoadedModel, case: FlowData, session: Session, device: s
         base_latent=session.base.numpy(),
         grid=session.grid,
         decoded=session.decoded,
-        solver_settings=solver_settings(loaded),
+        solver_settings=solver_settings(loaded, marched),
+        playground=marched,
         seed=0,
         code_version=code_version(),
         source="imported" if imported else "case",
@@ -231,6 +230,15 @@ def bundle_export(loaded: LoadedModel, case: FlowData, session: Session, chosen:
         return
     stem = tx.sanitise_filename(f"session_{case.case_id}_t{session.t}_{loaded.name}")
     data = make_bundle(loaded, case, session, chosen.device)
+    marched = playground.record(loaded, case)
+    if marched is not None:
+        st.caption(f"Solver playground: {describe_march(marched)}.")
+        if marched.b_edited and marched.start_frame != session.t:
+            st.warning(
+                f"The playground's fork B marches the edits of frame {marched.start_frame}; "
+                f"this bundle holds frame {session.t}, so a restored fork B would start from "
+                f"the original latent. Set the frame to {marched.start_frame} to keep them."
+            )
     n = len(session.history.applied)
     st.download_button(
         f"session bundle (.zip, {n} edit(s), {len(data) / 1024:.0f} kB)", data, f"{stem}.zip",
@@ -248,10 +256,29 @@ def bundle_export(loaded: LoadedModel, case: FlowData, session: Session, chosen:
         )
 
 
+def describe_march(marched: PlaygroundRecord) -> str:
+    """One line on a playground march: start frame, steps, settings of both forks."""
+    a, b = marched.settings_a, marched.settings_b
+
+    def knobs(s) -> str:
+        return f"ν = {s.nu:.4g}, c = ({s.velocity[0]:.4g}, {s.velocity[1]:.4g})"
+
+    if b is not None:
+        fork_b = f"B with {knobs(b)}"
+    else:
+        fork_b = f"B from the {'edited' if marched.b_edited else 'original'} latent"
+    return (
+        f"{marched.n_steps} step(s) from frame {marched.start_frame}, A with {knobs(a)}, "
+        f"dt = {a.dt:.4g}, {a.n_substeps} sub-step(s), {a.scheme}; {fork_b}"
+    )
+
+
 def _restore(bundle: tx.SessionBundle, device: str) -> None:
     """Button callback (runs before the next run draws any widget): put the bundle's model,
-    case, frame and edits into this session, so the sidebar and the latent editor show them."""
+    case, frame and edits into this session, so the sidebar and the latent editor show them,
+    and queue the playground's knobs and steps (its defaults when the bundle has none)."""
     loaded = load_model(bundle.benchmark, bundle.model, device)
+    playground.request_restore((*loaded.key, bundle.case_id), bundle.playground)
     source = (*loaded.key, bundle.case_id, bundle.time_index)
     base = torch.from_numpy(np.array(bundle.base_latent))
     st.session_state[EDITOR_KEY] = EditorState(
@@ -269,10 +296,18 @@ def _restore(bundle: tx.SessionBundle, device: str) -> None:
     st.session_state["case"] = bundle.case_id
     st.session_state["transfer_t"] = bundle.time_index
     st.session_state["editor_t"] = bundle.time_index
+    marched = bundle.playground
+    if marched is None:
+        march_note = "The Solver playground is back to its defaults."
+    else:
+        march_note = (
+            f"The Solver playground marches {marched.n_steps} step(s) from frame "
+            f"{marched.start_frame} with the bundle's settings."
+        )
     st.session_state[RESTORED_KEY] = (
         f"Restored {bundle.model} ({bundle.scenario}) on case {bundle.case_id}, frame "
         f"{bundle.time_index}, with {len(bundle.history.applied)} edit(s) in effect; the "
-        "Latent editor page shows them."
+        f"Latent editor page shows them. {march_note}"
     )
 
 
@@ -281,7 +316,11 @@ def bundle_import(chosen: Selection) -> None:
     message = st.session_state.pop(RESTORED_KEY, None)
     if message:
         st.success(message, icon=":material/restore:")
-        st.page_link("pages/latent_editor.py", label="open the Latent editor", icon="✏️")
+        c = st.columns(2)
+        c[0].page_link("pages/latent_editor.py", label="open the Latent editor", icon="✏️")
+        c[1].page_link(
+            "pages/playground.py", label="open the Solver playground", icon=":material/science:"
+        )
     upload = st.file_uploader("session bundle (.zip)", type=["zip"], key="bundle_upload")
     if upload is None:
         return
@@ -304,10 +343,16 @@ def bundle_import(chosen: Selection) -> None:
     except DianoError as exc:
         st.error(f"Cannot restore this bundle: {exc}")
         return
-    cases = [c.case_id for c in list_cases(bundle.benchmark)]
+    cases = {c.case_id: c for c in list_cases(bundle.benchmark)}
     if bundle.case_id not in cases:
-        st.error(f"Cannot restore this bundle: case {bundle.case_id!r} is not among {cases}")
+        st.error(f"Cannot restore this bundle: case {bundle.case_id!r} is not among {list(cases)}")
         return
+    if bundle.playground is not None:
+        problems = playground.knob_problems(bundle.playground, cases[bundle.case_id].n_times)
+        if problems:
+            st.error(f"Cannot restore this bundle's playground march: {'; '.join(problems)}")
+            return
+        st.caption(f"Solver playground: {describe_march(bundle.playground)}.")
     replayed = tx.replay(bundle, loaded.model)
     if tx.identical(replayed, bundle.decoded):
         st.caption("Replaying its edits on the loaded checkpoint gives the bundle's decoded "
