@@ -99,14 +99,23 @@ def scenes(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
 
 
 @pytest.fixture()
-def geometric_app(geometric_dirs, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
+def make_app(monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """``make_app(checkpoint_dir, samples_dir)``: the app (not yet run) on those folders."""
+
+    def make(checkpoints: Path, samples: Path) -> AppTest:
+        _steady_navigation(monkeypatch)
+        monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(checkpoints))
+        monkeypatch.setenv("DIANO_SAMPLES_DIR", str(samples))
+        st.cache_resource.clear()
+        st.cache_data.clear()
+        return AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+
+    yield make
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture()
+def geometric_app(geometric_dirs, make_app) -> AppTest:
     """The app on the geometric fixtures (not yet run)."""
-    checkpoints, samples = geometric_dirs
-    _steady_navigation(monkeypatch)
-    monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(checkpoints))
-    monkeypatch.setenv("DIANO_SAMPLES_DIR", str(samples))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    return make_app(*geometric_dirs)

@@ -7,8 +7,6 @@ import json
 import shutil
 
 import numpy as np
-import streamlit as st
-from conftest import REPO, _steady_navigation
 from streamlit.testing.v1 import AppTest
 
 PAGE = "pages/vessel3d.py"
@@ -89,18 +87,13 @@ def test_resolution_slices_and_error_view(geometric_app, scenes) -> None:
 
 
 def test_vessel_page_without_checkpoints_says_how_to_train(
-    geometric_dirs, tmp_path, monkeypatch, scenes
+    geometric_dirs, tmp_path, make_app, scenes
 ) -> None:
     checkpoints, samples = geometric_dirs
     empty = tmp_path / "checkpoints"
     empty.mkdir()
     shutil.copy(checkpoints / "manifest.json", empty / "manifest.json")
-    _steady_navigation(monkeypatch)
-    monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(empty))
-    monkeypatch.setenv("DIANO_SAMPLES_DIR", str(samples))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at = make_app(empty, samples)
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception
@@ -109,22 +102,11 @@ def test_vessel_page_without_checkpoints_says_how_to_train(
     assert "diano train coronary3d diano" in info
     assert "Only the truth is shown" in info
     assert scenes and scenes[0]["views"] == 1  # the truth alone
-    st.cache_resource.clear()
 
 
-def test_vessel_page_without_data_says_how_to_make_it(
-    geometric_dirs, tmp_path, monkeypatch
-) -> None:
-    checkpoints, _ = geometric_dirs
-    _steady_navigation(monkeypatch)
-    monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(checkpoints))
-    monkeypatch.setenv("DIANO_SAMPLES_DIR", str(tmp_path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+def test_vessel_page_without_data_says_how_to_make_it(geometric_dirs, tmp_path, make_app) -> None:
+    at = make_app(geometric_dirs[0], tmp_path)
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception
     assert "diano generate coronary3d" in texts(at)
-    st.cache_resource.clear()
-    st.cache_data.clear()
