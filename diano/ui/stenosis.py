@@ -34,7 +34,7 @@ from diano.explore.predict import abs_error, rel_l2_curve
 from diano.ui.cache import LoadedModel, model_truth
 from diano.ui.playground import stability_view
 from diano.ui.state import page_state
-from diano.ui.widgets import guard, show, units
+from diano.ui.widgets import guard, guarded, show, units
 from diano.viz.line import line_error_figure, stenosis_figure
 
 STATE_KEY = "stenosis_march"
@@ -190,7 +190,7 @@ def frame_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
 
 def march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     """Knobs, stability, step buttons and the marched line (a fragment of its own)."""
-    st.fragment(_march_panel)(loaded, case, t)
+    st.fragment(guarded(_march_panel, "the 1D march"))(loaded, case, t)
 
 
 def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:

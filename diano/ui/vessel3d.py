@@ -36,7 +36,7 @@ from diano.explore.vessel import (
 )
 from diano.ui import scene
 from diano.ui.cache import LoadedModel, load_case, load_model, samples_key
-from diano.ui.widgets import MODEL_LABELS, Selection, guard, show, units
+from diano.ui.widgets import MODEL_LABELS, Selection, guard, guarded, show, units
 from diano.viz.scene3d import ScenePanel, shared_limits, vessel_scene, vessel_surface
 from diano.viz.slices3d import slice_figure
 from diano.viz.style import positive_limits
@@ -121,9 +121,9 @@ def vessel_page(chosen: Selection, case: FlowData) -> None:
             )
     else:
         st.caption("Only the truth is shown until a coronary3d checkpoint is trained.")
-    st.fragment(_views)(chosen, case, preds)
+    st.fragment(guarded(_views, "the 3D views"))(chosen, case, preds)
     if "diano" in preds and preds["diano"].latent_pressure is not None:
-        st.fragment(_latent_view)(case, preds["diano"])
+        st.fragment(guarded(_latent_view, "the latent view"))(case, preds["diano"])
 
 
 def _views(chosen: Selection, case: FlowData, preds: dict[str, VesselPrediction]) -> None:

@@ -186,6 +186,18 @@ def guard(what: str) -> Iterator[None]:
         st.error(f"{what} failed ({type(exc).__name__}: {exc}); the rest of the app still works")
 
 
+def guarded(fn, what: str):
+    """``fn`` with its body inside :func:`guard`: for fragments, which rerun on their own,
+    outside any ``guard`` block of the page around them."""
+
+    def run(*args, **kwargs) -> None:
+        with guard(what):
+            fn(*args, **kwargs)
+
+    run.__name__ = run.__qualname__ = getattr(fn, "__name__", "fragment")
+    return run
+
+
 def show(figure, key: str, container=None, **kwargs):
     """Draw a plotly figure as built: Streamlit's chart theme would replace the colour
     scales' ends (a diverging field scale must stay white at zero, |error| black at zero).
