@@ -320,7 +320,7 @@ def result_view(loaded: LoadedModel, case: FlowData, state: InverseState, shape,
     z_start, z_end = _marched(model, state, config, last)
     before = decode(loaded, z_start.contiguous(), shape)[0]
     after = decode(loaded, z_end.contiguous(), shape)[0]
-    when = f" after {config.n_steps} step(s)" if config.n_steps else ""
+    when = f", {config.n_steps} step(s) on" if config.n_steps else ""
     panels = [
         Panel(f"before{when}", before, x, y),
         Panel(f"after the inverse edit{when}", after, x, y),
