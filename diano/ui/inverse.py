@@ -38,7 +38,7 @@ from diano.ui.editor import STATE_KEY as EDITOR_KEY
 from diano.ui.editor import base_latent, decode, editor_state, latent_grid
 from diano.ui.state import page_state
 from diano.ui.views import coords, length_unit
-from diano.ui.widgets import show, units
+from diano.ui.widgets import guarded, show, units
 from diano.viz import Panel, panel_figure
 from diano.viz.inverse import loss_figure, outline_region, region_figure
 
@@ -356,9 +356,13 @@ def result_view(loaded: LoadedModel, case: FlowData, state: InverseState, shape,
         right.caption("The latent edit spreads over the cells the decoder reads for the region.")
 
 
-@st.fragment
 def inverse_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
-    """Region, target and settings; run; the result with apply / discard."""
+    """Region, target and settings; run; the result with apply / discard. A fragment: a
+    click inside it reruns the panel only, with failures shown as a message."""
+    st.fragment(guarded(_inverse_panel, "the inverse edit"))(loaded, case, t)
+
+
+def _inverse_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     state, start_label = inverse_state(loaded, case, t)
     x, y = coords(case)
     shape = tuple(case.spatial_shape)

@@ -157,3 +157,17 @@ def test_error_table_uses_a_fine_reference(app_env, tmp_path, monkeypatch) -> No
     at.slider(key="inv_t").set_value(10).run()
     assert not at.exception, at.exception
     assert any("No finer truth" in str(el.value) for el in at.info)
+
+
+def test_unstable_playground_settings_are_a_message(app: AppTest) -> None:
+    at = goto(app)
+    # the playground's knobs, as a person left them: far past the CFL limit
+    at.session_state["pg_nu"], at.session_state["pg_cx"], at.session_state["pg_cy"] = (
+        1e-4,
+        500.0,
+        0.0,
+    )
+    at.radio(key="inv_variable").set_value("pde").run()
+    run_edit(at, 5)
+    assert not at.exception, at.exception
+    assert any("unstable" in str(el.value) and "CFL" in str(el.value) for el in at.warning)
