@@ -36,7 +36,7 @@ from diano.latent_edit import (
 from diano.ui.cache import LoadedModel, load_case, load_model, model_truth, samples_key
 from diano.ui.state import EditorState, page_state
 from diano.ui.views import coords, latent_grid, length_unit
-from diano.ui.widgets import show, units
+from diano.ui.widgets import guarded, show, units
 from diano.viz import (
     Panel,
     cell_of_point,
@@ -171,8 +171,7 @@ def _apply_buttons(state: EditorState, pending) -> None:
         state.selected = ()
 
 
-@st.fragment
-def edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
+def _edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     """The editable latent grid and before / after / difference decoded fields, with the
     tools underneath (drawn first, so the figures already show their effect)."""
     state = editor_state(loaded, case, t)
@@ -254,8 +253,7 @@ def edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
         )
 
 
-@st.fragment
-def saliency_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
+def _saliency_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     """Which latent cells move one output value: ``|∂u(probe)/∂z|`` by autograd."""
     state = editor_state(loaded, case, t)
     grid = latent_grid(case, tuple(state.base.shape))
@@ -285,8 +283,7 @@ def saliency_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     )
 
 
-@st.fragment
-def vortex_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
+def _vortex_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     """Edit the field instead: insert a Lamb–Oseen vortex, encode, see the latent answer."""
     state = editor_state(loaded, case, t)
     grid = latent_grid(case, tuple(state.base.shape))
@@ -361,3 +358,9 @@ def readability_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
         "copy of the field there; the latent has its own colour scale because correlation fixes "
         "the pattern, not the units."
     )
+
+
+#: fragments rerun on their own, outside the page's guard blocks, so each carries its own guard
+edit_panel = st.fragment(guarded(_edit_panel, "the latent editor"))
+saliency_panel = st.fragment(guarded(_saliency_panel, "the saliency view"))
+vortex_panel = st.fragment(guarded(_vortex_panel, "the vortex view"))

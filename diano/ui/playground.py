@@ -43,7 +43,7 @@ from diano.ui.editor import STATE_KEY as EDITOR_KEY
 from diano.ui.editor import decode, latent_grid
 from diano.ui.state import Fork, PlaygroundState, page_state
 from diano.ui.views import coords, length_unit, time_unit, trained_horizon
-from diano.ui.widgets import show, units
+from diano.ui.widgets import guarded, show, units
 from diano.viz import Panel, error_curve_figure, panel_figure, spectrum_figure
 
 FORK_B = ("edited latent, same settings", "same latent, other ν and velocity")
@@ -420,7 +420,9 @@ def march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     """Knobs, stability, step/play buttons and the forks, as a fragment that reruns on its
     own (every 0.5 s while playing, stepping two steps each time)."""
     playing = bool(st.session_state.get("pg_playing", False))
-    st.fragment(_march_panel, run_every=0.5 if playing else None)(loaded, case, t)
+    st.fragment(guarded(_march_panel, "the march"), run_every=0.5 if playing else None)(
+        loaded, case, t
+    )
 
 
 def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:

@@ -256,3 +256,17 @@ def test_live_editor_decodes_on_a_coarser_grid_unless_full() -> None:
     assert yc[-1] == pytest.approx((x[-2] + x[-1]) / 2 - 2.0)
     shape, (xf, _) = output_grid(case, full=True)
     assert shape == (n, n) and np.array_equal(xf, x)
+
+
+def test_a_failure_inside_a_fragment_is_a_message(app: AppTest, monkeypatch) -> None:
+    """Fragments rerun outside the page's guard blocks; each carries its own."""
+    from diano.ui import editor
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("broken grid")
+
+    monkeypatch.setattr(editor, "latent_grid", broken)
+    at = goto(app, "editor")
+    errors = "\n".join(e.value for e in at.error)
+    assert "the latent editor failed (RuntimeError: broken grid)" in errors
+    assert "the saliency view failed" in errors and "the vortex view failed" in errors
