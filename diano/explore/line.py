@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from diano.errors import ConfigError, UnstableSolverError
+from diano.errors import ConfigError
+from diano.explore.playground import march, stability
 from diano.explore.predict import to_numpy, to_tensor
 from diano.solvers import AdvectionDiffusion1d, StabilityReport
 
@@ -95,30 +96,19 @@ def build_line_solver(settings: LineSettings, length: int, extent: float) -> Adv
 
 def line_stability(solver: AdvectionDiffusion1d, settings: LineSettings) -> StabilityReport:
     """The stability report for the requested sub-steps (``"auto"``: as many as needed)."""
-    return solver.stability(n_substeps=settings.n_substeps)
+    return stability(solver, settings)
 
 
-@torch.no_grad()
 def march_line(
     solver: AdvectionDiffusion1d, z: Tensor, n_steps: int, settings: LineSettings
 ) -> list[Tensor]:
-    """March the line ``z (B, Lc, M_x)`` ``n_steps`` steps; returns the new states.
+    """March the line ``z (B, Lc, M_x)`` ``n_steps`` steps; returns the new states
+    (:func:`diano.explore.playground.march` on the line).
 
     Raises:
         UnstableSolverError: unstable settings, or the line became non-finite.
     """
-    report = line_stability(solver, settings)
-    if not report.ok:
-        raise UnstableSolverError(f"these solver settings are unstable: {report.explain()}")
-    states = []
-    for _ in range(int(n_steps)):
-        z = solver(z, 1, n_substeps=settings.n_substeps)
-        if not torch.isfinite(z).all():
-            raise UnstableSolverError(
-                "the latent line became non-finite while marching; reduce dt or add sub-steps"
-            )
-        states.append(z)
-    return states
+    return march(solver, z, n_steps, settings, what="latent line")
 
 
 def _device(model: nn.Module) -> torch.device:

@@ -18,13 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from diano.errors import ConfigError, DataError, UnstableSolverError
-from diano.solvers import AdvectionDiffusion2d, StabilityReport
+from diano.solvers import AdvectionDiffusion1d, AdvectionDiffusion2d, StabilityReport
+
+if TYPE_CHECKING:
+    from diano.explore.line import LineSettings
 
 SCHEMES = ("central2", "oucs2")
 BOUNDARIES = ("periodic", "free", "upwind")
@@ -246,16 +249,24 @@ def build_solver(
     )
 
 
-def stability(solver: AdvectionDiffusion2d, settings: SolverSettings) -> StabilityReport:
-    """The stability report for the requested sub-steps (``"auto"``: as many as needed)."""
+def stability(
+    solver: AdvectionDiffusion1d | AdvectionDiffusion2d, settings: SolverSettings | LineSettings
+) -> StabilityReport:
+    """The stability report for the requested sub-steps (``"auto"``: as many as needed); for
+    the 2D latent grid and the 1D latent line alike."""
     return solver.stability(n_substeps=settings.n_substeps)
 
 
 @torch.no_grad()
 def march(
-    solver: AdvectionDiffusion2d, z: Tensor, n_steps: int, settings: SolverSettings
+    solver: AdvectionDiffusion1d | AdvectionDiffusion2d,
+    z: Tensor,
+    n_steps: int,
+    settings: SolverSettings | LineSettings,
+    what: str = "latent",
 ) -> list[Tensor]:
-    """March ``z (B, Lc, M_y, M_x)`` ``n_steps`` steps; returns the ``n_steps`` new states.
+    """March ``z (B, Lc, M_y, M_x)`` (or a line ``(B, Lc, M_x)`` with a 1D solver) ``n_steps``
+    steps; returns the ``n_steps`` new states. ``what`` names the latent in messages.
 
     Raises:
         UnstableSolverError: a fixed number of sub-steps is unstable for these settings (the
@@ -269,7 +280,7 @@ def march(
         z = solver(z, 1, n_substeps=settings.n_substeps)
         if not torch.isfinite(z).all():
             raise UnstableSolverError(
-                "the latent became non-finite while marching; reduce dt or use more sub-steps"
+                f"the {what} became non-finite while marching; reduce dt or use more sub-steps"
             )
         states.append(z)
     return states
