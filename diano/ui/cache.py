@@ -120,9 +120,17 @@ class CaseEntry:
 
     @property
     def label(self) -> str:
-        re = f"Re {self.re:g}" if self.re is not None else self.case_id
+        """``Re 180 (held out)`` for a case named by its Re; otherwise the case's own name
+        first (``0182 · Re 30.2``, ``s45_re110 · Re 110``), since Re alone does not tell
+        two vessels or stenoses apart."""
         held = " (held out)" if self.split in ("test", "val", "held_out", "heldout") else ""
-        return f"{re}{held}"
+        if self.re is None:
+            return f"{self.case_id}{held}"
+        re = f"Re {self.re:.0f}" if abs(self.re - round(self.re)) < 0.05 else f"Re {self.re:.1f}"
+        name = self.case_id.split("_", 1)[-1]
+        if name.startswith("re"):
+            return f"{re}{held}"
+        return f"{name} · {re}{held}"
 
 
 def samples_key() -> str:

@@ -270,3 +270,12 @@ def test_a_failure_inside_a_fragment_is_a_message(app: AppTest, monkeypatch) -> 
     errors = "\n".join(e.value for e in at.error)
     assert "the latent editor failed (RuntimeError: broken grid)" in errors
     assert "the saliency view failed" in errors and "the vortex view failed" in errors
+
+
+def test_case_labels_name_the_case_where_re_does_not() -> None:
+    from diano.ui.cache import CaseEntry
+
+    assert CaseEntry("cylinder2d_re180", 180.0, "heldout", 301).label == "Re 180 (held out)"
+    assert CaseEntry("coronary3d_0182", 30.18, "heldout", 1).label == "0182 · Re 30.2 (held out)"
+    assert CaseEntry("stenosis2d_s45_re110", 110.0, "train", 100).label == "s45_re110 · Re 110"
+    assert CaseEntry("mine", None, None, 3).label == "mine"

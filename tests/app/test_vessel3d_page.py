@@ -56,7 +56,7 @@ def test_vessel_page_shows_every_model_in_linked_views(geometric_app, scenes) ->
 def test_switching_the_case_redraws_the_vessel(geometric_app, scenes) -> None:
     at = open_page(geometric_app)
     case = at.selectbox(key="case_coronary3d")
-    assert case.options == ["Re 60 (held out)", "Re 80 (held out)"]
+    assert case.options == ["syn · Re 60 (held out)", "syn_b · Re 80 (held out)"]
     before = at.metric[1].value
     case.set_value("coronary3d_syn_b").run()
     assert not at.exception and not at.error
