@@ -48,7 +48,9 @@ DOC = REPO / "docs" / "benchmarks.md"
 TARGET_MS = 150.0
 CHROMIUM = "/usr/bin/chromium"
 
-# Records the click on "apply"/"undo" and the next change of the decoded figure's title.
+# Records the click on "apply"/"undo" and the next change of the decoded view's title. The
+# view is a canvas in a component iframe (same origin); it writes its title into its body's
+# data-title attribute when it has drawn, which an observer on that attribute catches.
 HOOK = """
 () => {
   window.__clicks = []; window.__titles = [];
@@ -56,18 +58,36 @@ HOOK = """
     const b = e.target.closest('button');
     if (b) window.__clicks.push([performance.now(), b.innerText.trim()]);
   }, true);
-  const title = () => [...document.querySelectorAll('.gtitle')]
-      .map((e) => e.textContent).find((t) => t.includes('edit(s) in effect'));
+  const bodies = () => [...document.querySelectorAll('iframe')].map((f) => {
+    try { return f.contentDocument && f.contentDocument.body; } catch (e) { return null; }
+  }).filter((b) => b);
+  const title = () => bodies().map((b) => b.dataset.title || '')
+      .find((t) => t.includes('edit(s) in effect'));
   window.__last = title();
-  new MutationObserver(() => {
+  const check = () => {
     const t = title();
     if (t && t !== window.__last) {
       window.__last = t;
       window.__titles.push([performance.now(), t]);
     }
-  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+  };
+  const watched = new WeakSet();
+  const watch = () => bodies().forEach((b) => {
+    if (watched.has(b)) return;
+    watched.add(b);
+    new MutationObserver(check).observe(b, {attributes: true, attributeFilter: ['data-title']});
+  });
+  watch();
+  new MutationObserver(() => { watch(); check(); })
+      .observe(document.body, {subtree: true, childList: true});
 }
 """
+
+
+#: the titles of the page's canvas views (they draw their title on the canvas)
+TITLES = """[...document.querySelectorAll('iframe')].map((f) => {
+  try { return (f.contentDocument && f.contentDocument.body.dataset.title) || ''; }
+  catch (e) { return ''; } })"""
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -124,11 +144,12 @@ def server_side(env: dict[str, str], runs: int) -> list[dict]:
 
 
 def _time_model(name: str, model: torch.nn.Module, case, runs: int) -> dict:
-    import plotly.io as pio
+    import json
 
     from diano.explore import readable_region
     from diano.latent_edit import GaussianBump, LatentGrid
-    from diano.viz import Panel, latent_editor_figure, panel_figure
+    from diano.viz import Panel
+    from diano.viz.canvas import grid_spec, panels_spec
 
     x, y = case.coords["x"], case.coords["y"]
     u = case.torch(model.config.in_channels)[:1]
@@ -148,20 +169,23 @@ def _time_model(name: str, model: torch.nn.Module, case, runs: int) -> dict:
         return row
     grid = LatentGrid.from_coords(z.shape[-2:], x, y)
     region = readable_region(grid, case.mask, x, y)
+    # the editor decodes onto at most 64 cells a side (its "full resolution" toggle off)
+    live = tuple(max(1, round(n * 64 / max(shape))) for n in shape)
+    yl, xl = LatentGrid.from_coords(live, x, y).centres()
     with torch.inference_mode():
-        before = model.decode(z, output_shape=shape)[0, 0].numpy()
+        before = model.decode(z, output_shape=live)[0, 0].numpy()
 
     def editor_work() -> None:
         edited = GaussianBump(3.0, 0.5, 0.75, 1.0).apply(z, grid)
         with torch.inference_mode():
-            after = model.decode(edited, output_shape=shape)[0, 0].numpy()
+            after = model.decode(edited, output_shape=live)[0, 0].numpy()
         panels = [
-            Panel("before", before, x, y),
-            Panel("after", after, x, y),
-            Panel("difference", after - before, x, y),
+            Panel("before", before, xl, yl),
+            Panel("after", after, xl, yl),
+            Panel("difference", after - before, xl, yl),
         ]
-        pio.to_json(latent_editor_figure(edited[0, 0].numpy(), grid, region=region))
-        pio.to_json(panel_figure(panels), validate=False)
+        json.dumps(grid_spec(edited[0, 0].numpy(), grid, region=region))
+        json.dumps(panels_spec(panels))
 
     row["editor"] = percentiles([_timed(editor_work) for _ in range(runs)][2:])
     return row
@@ -190,7 +214,7 @@ def browser_side(env: dict[str, str], edits: int) -> dict[str, list[float]]:
             page.set_default_timeout(60_000)
             page.goto(f"http://127.0.0.1:{port}/latent_editor")
             page.get_by_role("heading", name="Latent editor").wait_for()
-            page.locator(".gtitle", has_text="edit(s) in effect").first.wait_for()
+            page.wait_for_function(f"() => ({TITLES}).some((t) => t.includes('edit(s) in effect'))")
             page.wait_for_timeout(1500)
             page.evaluate(HOOK)
             for k in range(edits):

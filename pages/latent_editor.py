@@ -10,7 +10,7 @@ chosen = widgets.selection()
 st.title("Latent editor")
 st.markdown(
     "The latent is a coarse grid on the same coordinates as the flow. Pick cells on it "
-    "(click, or drag a box or lasso), choose a tool and **apply**: the decoder answers at "
+    "(click a cell, or drag a box), choose a tool and **apply**: the decoder answers at "
     "once, with the field before, after, and their difference. Undo, redo and reset work on "
     "the list of edits; the model itself is never changed, your edits live in your session."
 )

@@ -2,9 +2,10 @@
 
 The edit panel is an ``st.fragment``: a click inside it reruns only the panel (not the
 page), the model and the base latent come from caches, and the decoded field is computed
-once per new latent. The figures use float32 arrays at display size. The latent grid is a
-scatter of squares (plotly heatmap clicks do not reach Streamlit), so cells can be clicked,
-box- or lasso-selected.
+once per new latent. The panel's two figures, the latent grid (cells picked by a click or a
+dragged box) and the decoded before / after / difference, are drawn by the canvas view
+(:mod:`diano.ui.canvas`), which redraws in milliseconds where plotly takes 150–250 ms; the
+slower views below keep plotly.
 """
 
 from __future__ import annotations
@@ -34,17 +35,12 @@ from diano.latent_edit import (
     SetRegion,
 )
 from diano.ui.cache import LoadedModel, load_case, load_model, model_truth, samples_key
+from diano.ui.canvas import show_canvas
 from diano.ui.state import EditorState, page_state
 from diano.ui.views import coords, latent_grid, length_unit
 from diano.ui.widgets import guarded, show, units
-from diano.viz import (
-    Panel,
-    cell_of_point,
-    latent_editor_figure,
-    latent_vs_truth_figure,
-    panel_figure,
-    saliency_figure,
-)
+from diano.viz import Panel, latent_vs_truth_figure, panel_figure, saliency_figure
+from diano.viz.canvas import grid_spec, panels_spec
 
 TOOLS = ("Gaussian bump", "set region", "scale region", "Fourier modes")
 #: cells along the longer side of the live decoded field (the decoder emits any grid)
@@ -69,7 +65,12 @@ def base_latent(loaded: LoadedModel, case: FlowData, t: int) -> torch.Tensor:
 def editor_state(loaded: LoadedModel, case: FlowData, t: int) -> EditorState:
     """This session's editor state for the model, case and frame (fresh when they change)."""
     source = (*loaded.key, case.case_id, int(t))
-    return page_state(STATE_KEY, source, lambda: EditorState(source, base_latent(loaded, case, t)))
+
+    def fresh() -> EditorState:
+        # the grid view's last event belongs to the previous state: start counting there
+        return EditorState(source, base_latent(loaded, case, t), last_event=grid_event())
+
+    return page_state(STATE_KEY, source, fresh)
 
 
 def edited_latent(state: EditorState, grid: LatentGrid) -> torch.Tensor:
@@ -109,22 +110,34 @@ def output_grid(
     return shape, (xc, yc)
 
 
-def _selection(grid: LatentGrid) -> tuple[tuple[int, int], ...] | None:
-    """Cells selected on the grid figure, from its widget state (None: no event yet)."""
-    event = st.session_state.get("editor_grid")
-    if not event or "selection" not in event:
-        return None
-    points = event["selection"].get("points", [])
-    cells = [
-        cell_of_point(p["point_index"], grid)
-        for p in points
-        if p.get("curve_number", 0) == 0 and "point_index" in p
-    ]
-    return tuple(sorted(set(cells)))
+def grid_event() -> int:
+    """Number of the grid view's last selection event (0: none yet)."""
+    value = st.session_state.get("editor_grid")
+    return int(value["event"]) if isinstance(value, dict) and "event" in value else 0
 
 
-def _tool_edit(tool: str, grid: LatentGrid, state: EditorState, scale: float):
-    """Widgets of the chosen tool; returns the edit they describe (or None) and a marker."""
+def _take_selection(state: EditorState, grid: LatentGrid) -> None:
+    """Take a new selection event of the grid view into ``state.selected``.
+
+    The view reports its last selection on every rerun; only an event with a new number
+    replaces the cells, so "clear selection" and "reset" stay in effect, and a state made
+    after the event (another frame, model or case) does not take it either.
+    """
+    value = st.session_state.get("editor_grid")
+    event = grid_event()
+    if event != state.last_event:
+        rows, cols = grid.shape
+        cells = {(int(r), int(c)) for r, c in value.get("cells", ())}
+        state.selected = tuple(sorted((r, c) for r, c in cells if 0 <= r < rows and 0 <= c < cols))
+        state.last_event = event
+
+
+def _tool_edit(tool: str, grid: LatentGrid, scale: float):
+    """Widgets of the chosen tool.
+
+    Returns a function of the selected cells giving the edit the widgets describe (None
+    when a region tool has no cells), and the markers to draw on the grid.
+    """
     yc, xc = grid.centres()
     hy, hx = grid.spacing
     if tool == "Gaussian bump":
@@ -136,24 +149,23 @@ def _tool_edit(tool: str, grid: LatentGrid, state: EditorState, scale: float):
         )
         radius = c1.slider("radius σ", 0.5 * hx, 6 * hx, 1.5 * hx, key="bump_r")
         amp = c2.slider("amplitude", -2 * scale, 2 * scale, scale, key="bump_a")
-        return GaussianBump(bx, by, radius, amp), {"bump": (bx, by)}
-    if not state.selected and tool in ("set region", "scale region"):
-        st.caption("select cells on the latent grid first (click, or drag a box or lasso)")
-        return None, {}
+        bump = GaussianBump(bx, by, radius, amp)
+        return (lambda cells: bump), {"bump": (bx, by)}
     if tool == "set region":
         value = st.slider("value", -2 * scale, 2 * scale, 0.0, key="set_value")
-        return SetRegion(state.selected, value), {}
+        return (lambda cells: SetRegion(cells, value) if cells else None), {}
     if tool == "scale region":
         factor = st.slider("factor", -2.0, 3.0, 0.0, 0.1, key="scale_factor")
-        return ScaleRegion(state.selected, factor), {}
+        return (lambda cells: ScaleRegion(cells, factor) if cells else None), {}
     k_max = float(np.hypot(grid.shape[0] // 2, grid.shape[1] // 2))
     action = st.radio("action", ("keep", "zero"), horizontal=True, key="fourier_action")
     band = st.slider("|k| band", 0.0, k_max, (0.0, k_max / 3), 0.5, key="fourier_band")
-    return FourierFilter(band[0], band[1], action), {}
+    fourier = FourierFilter(band[0], band[1], action)
+    return (lambda cells: fourier), {}
 
 
 def _apply_buttons(state: EditorState, pending) -> None:
-    c = st.columns(4)
+    c = st.columns(5)
     if c[0].button("apply", key="editor_apply", type="primary", disabled=pending is None):
         state.history = state.history.push(pending)
         state.applied += 1
@@ -167,32 +179,24 @@ def _apply_buttons(state: EditorState, pending) -> None:
         state.history = state.history.reset()
         state.selected = ()
         state.applied += 1
-    if st.button("clear selection", key="editor_clear", disabled=not state.selected):
+    if c[4].button("clear selection", key="editor_clear", disabled=not state.selected):
         state.selected = ()
 
 
 def _edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
-    """The editable latent grid and before / after / difference decoded fields, with the
-    tools underneath (drawn first, so the figures already show their effect)."""
+    """The tool widgets under the edit view; a change of tool reruns both, an edit only
+    the view (:func:`_edit_view`, a fragment inside this one)."""
     state = editor_state(loaded, case, t)
     grid = latent_grid(case, tuple(state.base.shape))
-    x, y = coords(case)
-    region = readable_region(grid, case.mask, x, y)
-    picked = _selection(grid)
-    if picked and picked != state.last_pick:
-        # A new selection on the grid. The chart keeps reporting it on later reruns, and
-        # reports an empty one whenever its figure changes, so only a new, non-empty pick
-        # replaces the cells ("clear selection" and "reset" empty them).
-        state.selected = state.last_pick = picked
     scale = float(state.base[0, 0].abs().max()) or 1.0
-    figures, controls = st.container(), st.container()
+    view, controls = st.container(), st.container()
     with controls:
-        c_tool, c_params, c_actions = st.columns([1, 2, 1.2])
+        c_tool, c_params, c_options = st.columns([1, 2, 1.2])
         with c_tool:
             tool = st.radio("tool", TOOLS, key="editor_tool")
         with c_params:
-            pending, markers = _tool_edit(tool, grid, state, scale)
-        with c_actions:
+            make_edit, markers = _tool_edit(tool, grid, scale)
+        with c_options:
             preview = st.toggle("preview the tool before applying", False, key="preview")
             full = st.toggle(
                 "decode at full resolution",
@@ -201,9 +205,29 @@ def _edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
                 help=f"Off: the decoder emits the field on a {LIVE_GRID}-cell grid, "
                 "which is faster; the decoder can produce any grid.",
             )
-            _apply_buttons(state, pending)
-        done = state.history.describe()
-        st.caption("edits in effect: " + ("; ".join(done) if done else "none"))
+    with view:
+        edit_view(loaded, case, t, make_edit, markers, preview, full)
+
+
+def _edit_view(
+    loaded: LoadedModel, case: FlowData, t: int, make_edit, markers: dict, preview: bool, full: bool
+) -> None:
+    """The editable latent grid, the decoded before / after / difference, and the edit
+    buttons. A click here reruns only this view: its arguments are those of the last run
+    of the tool widgets, which have not changed since."""
+    state = editor_state(loaded, case, t)
+    grid = latent_grid(case, tuple(state.base.shape))
+    x, y = coords(case)
+    region = readable_region(grid, case.mask, x, y)
+    _take_selection(state, grid)
+    scale = float(state.base[0, 0].abs().max()) or 1.0
+    figures = st.container()
+    _apply_buttons(state, make_edit(state.selected))
+    pending = make_edit(state.selected)
+    if pending is None:
+        st.caption("select cells on the latent grid first (click a cell or drag a box)")
+    done = state.history.describe()
+    st.caption("edits in effect: " + ("; ".join(done) if done else "none"))
     current = edited_latent(state, grid)
     previewing = preview and pending is not None
     shown = pending.apply(current, grid) if previewing else current
@@ -212,7 +236,7 @@ def _edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     after = decode(loaded, shown, shape)[0]
     left, right = figures.columns([1, 1.8])
     with left:
-        fig = latent_editor_figure(
+        spec = grid_spec(
             shown[0, 0].numpy(),
             grid,
             limits=(-2.0 * scale, 2.0 * scale),
@@ -220,12 +244,13 @@ def _edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
             region=region,
             markers=markers,
             length_unit=length_unit(case),
+            title="latent z (editable)",
             height=420,
         )
-        show(fig, key="editor_grid", on_select="rerun", selection_mode=("points", "box", "lasso"))
+        show_canvas(spec, key="editor_grid", event=state.last_event)
         st.caption(
-            f"{len(state.selected)} cell(s) selected (click, box or lasso) · green dashes: "
-            "where the latent reads as the field"
+            f"{len(state.selected)} cell(s) selected (click a cell, or drag a box; shift adds) · "
+            "green dashes: where the latent reads as the field"
         )
     with right:
         n = len(state.history.applied)
@@ -237,16 +262,14 @@ def _edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
             Panel("after the edits", after, x_out, y_out),
             Panel("difference after − before", after - before, x_out, y_out),
         ]
-        show(
-            panel_figure(
-                panels,
-                units=units(loaded.model.config.in_channels[0]),
-                length_unit=length_unit(case),
-                height=400,
-                title=title,
-            ),
-            key="editor_decoded",
+        spec = panels_spec(
+            panels,
+            units=units(loaded.model.config.in_channels[0]),
+            length_unit=length_unit(case),
+            height=420,
+            title=title,
         )
+        show_canvas(spec, key="editor_decoded")
         st.caption(
             "The model decodes the edited latent; the difference shows what the edits did to "
             "the field. Before, after and difference share one colour scale."
@@ -362,5 +385,6 @@ def readability_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
 
 #: fragments rerun on their own, outside the page's guard blocks, so each carries its own guard
 edit_panel = st.fragment(guarded(_edit_panel, "the latent editor"))
+edit_view = st.fragment(guarded(_edit_view, "the latent editor"))
 saliency_panel = st.fragment(guarded(_saliency_panel, "the saliency view"))
 vortex_panel = st.fragment(guarded(_vortex_panel, "the vortex view"))

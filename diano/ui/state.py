@@ -32,8 +32,9 @@ class EditorState:
         base: encoded latent ``(1, Lc, M_y, M_x)`` of that frame.
         history: the edits in effect and those that can be redone.
         selected: cells picked on the grid (for set/scale region).
-        last_pick: the grid chart's last reported selection (a new one replaces
-            ``selected``; an unchanged one does not undo a reset).
+        last_event: number of the grid view's last selection event taken into
+            ``selected`` (the view keeps reporting its last selection on later reruns;
+            only a new event replaces the cells, so a reset is not undone).
         applied: number of edit actions so far (shown in the figure title).
     """
 
@@ -41,7 +42,7 @@ class EditorState:
     base: Tensor
     history: EditHistory = field(default_factory=EditHistory)
     selected: Cells = ()
-    last_pick: Cells | None = None
+    last_event: int = 0
     applied: int = 0
 
 

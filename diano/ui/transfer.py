@@ -25,7 +25,7 @@ from diano.latent_edit import EditHistory, LatentGrid
 from diano.ui import playground
 from diano.ui.cache import LoadedModel, list_cases, load_model, model_truth
 from diano.ui.editor import STATE_KEY as EDITOR_KEY
-from diano.ui.editor import base_latent, decode
+from diano.ui.editor import base_latent, decode, grid_event
 from diano.ui.state import EditorState
 from diano.ui.views import coords, latent_grid, length_unit, time_unit
 from diano.ui.widgets import Selection, show, units
@@ -282,7 +282,11 @@ def _restore(bundle: tx.SessionBundle, device: str) -> None:
     source = (*loaded.key, bundle.case_id, bundle.time_index)
     base = torch.from_numpy(np.array(bundle.base_latent))
     st.session_state[EDITOR_KEY] = EditorState(
-        source, base, bundle.history, applied=len(bundle.history.applied)
+        source,
+        base,
+        bundle.history,
+        applied=len(bundle.history.applied),
+        last_event=grid_event(),
     )
     if bundle.source == "imported" and bundle.source_field is not None:
         st.session_state[IMPORTED_KEY] = {
@@ -370,7 +374,7 @@ def bundle_import(chosen: Selection) -> None:
 
 
 def _use_imported(source: tuple, latent: torch.Tensor, field: np.ndarray, name: str) -> None:
-    st.session_state[EDITOR_KEY] = EditorState(source, latent)
+    st.session_state[EDITOR_KEY] = EditorState(source, latent, last_event=grid_event())
     st.session_state[IMPORTED_KEY] = {
         "source": source, "latent": latent, "field": field, "name": name,
     }  # fmt: skip

@@ -119,3 +119,26 @@ def make_app(monkeypatch: pytest.MonkeyPatch) -> Iterator:
 def geometric_app(geometric_dirs, make_app) -> AppTest:
     """The app on the geometric fixtures (not yet run)."""
     return make_app(*geometric_dirs)
+
+
+def canvas_specs(at: AppTest) -> list[dict]:
+    """The canvas views on the page (the latent editor's fast figures), as their specs."""
+    import json
+
+    return [
+        json.loads(el.proto.json_args)["spec"]
+        for el in at.get("component_instance")
+        if el.proto.component_name.endswith("fieldcanvas")
+    ]
+
+
+def figure_titles(at: AppTest) -> list[str]:
+    """Titles of the page's plotly figures and canvas views."""
+    import json
+
+    out = []
+    for el in at.get("plotly_chart"):
+        title = json.loads(el.proto.spec).get("layout", {}).get("title")
+        if isinstance(title, dict) and title.get("text"):
+            out.append(title["text"])
+    return out + [spec["title"] for spec in canvas_specs(at) if spec["title"]]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, canvas_specs, figure_titles
 from streamlit.testing.v1 import AppTest
 
 from diano.latent_edit import AddLatent, FourierFilter, GaussianBump, SetRegion
@@ -25,12 +25,7 @@ def figures(at: AppTest) -> list[dict]:
 
 
 def titles(at: AppTest) -> list[str]:
-    out = []
-    for fig in figures(at):
-        title = fig.get("layout", {}).get("title")
-        if isinstance(title, dict) and title.get("text"):
-            out.append(title["text"])
-    return out
+    return figure_titles(at)
 
 
 def texts(at: AppTest) -> str:
@@ -92,8 +87,13 @@ def test_explore_animates_every_mode(app: AppTest) -> None:
 def test_latent_editor_apply_undo_redo_reset(app: AppTest) -> None:
     at = goto(app, "editor")
     assert any("0 edit(s) in effect" in t for t in titles(at))
-    kinds = [t["type"] for fig in figures(at) for t in fig["data"]]
-    assert "scatter" in kinds and "heatmap" in kinds
+    kinds = [spec["kind"] for spec in canvas_specs(at)]
+    assert kinds == ["grid", "panels"]
+    assert [p["title"] for p in canvas_specs(at)[1]["panels"]] == [
+        "before (encoded truth)",
+        "after the edits",
+        "difference after − before",
+    ]
     at.slider(key="bump_a").set_value(2.0).run()
     at.button(key="editor_apply").click().run()
     assert not at.exception
@@ -279,3 +279,23 @@ def test_case_labels_name_the_case_where_re_does_not() -> None:
     assert CaseEntry("coronary3d_0182", 30.18, "heldout", 1).label == "0182 · Re 30.2 (held out)"
     assert CaseEntry("stenosis2d_s45_re110", 110.0, "train", 100).label == "s45_re110 · Re 110"
     assert CaseEntry("mine", None, None, 3).label == "mine"
+
+
+def test_latent_editor_takes_new_grid_selections_only(app: AppTest) -> None:
+    at = goto(app, "editor")
+    # the grid view reports {"cells", "event"}; a new event replaces the selection
+    at.session_state["editor_grid"] = {"cells": [[0, 0]], "event": 3}
+    at.run()
+    assert at.session_state["editor"].selected == ((0, 0),)
+    # another frame makes a new editor state, which does not take the old event
+    at.slider(key="editor_t").set_value(1).run()
+    assert at.session_state["editor"].selected == ()
+    at.session_state["editor_grid"] = {"cells": [[2, 1], [0, 0], [99, 0]], "event": 4}
+    at.run()
+    assert at.session_state["editor"].selected == ((0, 0), (2, 1))  # sorted, off-grid dropped
+    assert canvas_specs(at)[0]["selected"] == [[0, 0], [2, 1]]
+    at.button(key="editor_clear").click().run()
+    assert at.session_state["editor"].selected == ()
+    at.run()  # the view still reports event 4: the cleared selection stays cleared
+    assert at.session_state["editor"].selected == ()
+    assert not at.exception

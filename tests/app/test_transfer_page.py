@@ -9,7 +9,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, figure_titles
 from streamlit.testing.v1 import AppTest
 
 from diano.explore import transfer as tx
@@ -175,14 +175,7 @@ def _bytes(sent: dict, key: str) -> bytes:
 
 
 def _titles(at: AppTest) -> list[str]:
-    import json
-
-    out = []
-    for el in at.get("plotly_chart"):
-        title = json.loads(el.proto.spec).get("layout", {}).get("title")
-        if isinstance(title, dict):
-            out.append(title.get("text", ""))
-    return out
+    return figure_titles(at)
 
 
 # -- the solver playground's march travels with the bundle ---------------------------------

@@ -82,25 +82,51 @@ def test_explore_time_slider_and_play(page, app_url: str) -> None:
     shot(page, "explore")
 
 
+#: titles the canvas views (component iframes) have drawn, read from the page
+CANVAS_TITLES = """[...document.querySelectorAll('iframe')].map((f) => {
+  try { return (f.contentDocument && f.contentDocument.body.dataset.title) || ''; }
+  catch (e) { return ''; } })"""
+
+
+def wait_canvas_title(page, text: str) -> None:
+    page.wait_for_function(
+        f"() => ({CANVAS_TITLES}).some((t) => t.includes({text!r}))", timeout=30_000
+    )
+
+
+def canvas_not_blank(page, title_part: str) -> bool:
+    """Whether the canvas view whose title holds ``title_part`` has drawn coloured pixels."""
+    return page.evaluate(
+        """(part) => {
+          for (const f of document.querySelectorAll('iframe')) {
+            const d = f.contentDocument;
+            if (!d || !(d.body.dataset.title || '').includes(part)) continue;
+            const c = d.querySelector('canvas');
+            const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let coloured = 0;
+            for (let i = 0; i < px.length; i += 4) {
+              const hi = Math.max(px[i], px[i + 1], px[i + 2]);
+              if (hi - Math.min(px[i], px[i + 1], px[i + 2]) > 40) coloured++;
+            }
+            return coloured > 1000;
+          }
+          return false;
+        }""",
+        title_part,
+    )
+
+
 def test_latent_edit_updates_the_decoded_field(page, app_url: str) -> None:
     open_page(page, app_url + "/latent_editor", "Latent editor")
-    title = page.locator(".js-plotly-plot .gtitle").filter(has_text="edit(s) in effect").first
-    assert "0 edit(s)" in title.text_content()
+    wait_canvas_title(page, "0 edit(s) in effect")
+    assert canvas_not_blank(page, "decoded field") and canvas_not_blank(page, "latent z")
     page.get_by_role("button", name="apply").click()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.gtitle')]"
-        ".some(e => e.textContent.includes('1 edit(s) in effect'))",
-        timeout=30_000,
-    )
+    wait_canvas_title(page, "1 edit(s) in effect")
     wait_idle(page)
     body = page.inner_text("body")
     assert "bump" in body  # the edit is listed
     page.get_by_role("button", name="undo").click()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.gtitle')]"
-        ".some(e => e.textContent.includes('0 edit(s) in effect'))",
-        timeout=30_000,
-    )
+    wait_canvas_title(page, "0 edit(s) in effect")
     page.get_by_role("button", name="redo").click()
     wait_idle(page)
     assert_clean(page)
@@ -142,8 +168,10 @@ def test_compare_models(page, app_url: str) -> None:
 
 def test_box_select_cells_and_scale_them(page, app_url: str) -> None:
     open_page(page, app_url + "/latent_editor", "Latent editor")
-    grid = page.locator('[data-testid="stPlotlyChart"]').first.locator(".nsewdrag").first
-    box = grid.bounding_box()
+    wait_canvas_title(page, "latent z")
+    # the grid view's iframe; the grid fills most of its width, below its title
+    frame = page.locator('iframe[title="diano.ui.canvas.fieldcanvas"]').first
+    box = frame.bounding_box()
     x0, y0 = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.25
     page.mouse.move(x0, y0)
     page.mouse.down()

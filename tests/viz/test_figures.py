@@ -12,10 +12,8 @@ import pytest
 from diano.latent_edit import LatentGrid
 from diano.viz import (
     Panel,
-    cell_of_point,
     compact,
     error_curve_figure,
-    latent_editor_figure,
     latent_vs_truth_figure,
     panel_figure,
     pipeline_figure,
@@ -154,27 +152,6 @@ def test_spectrum_figure_is_log_log_with_reference() -> None:
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
     assert fig.data[-1].name == "k^-3"
     assert sum(fig.data[0].y) == pytest.approx(1.0, rel=1e-5)
-
-
-def test_latent_editor_figure_is_a_selectable_grid_of_squares() -> None:
-    latent = RNG.standard_normal((8, 8)).astype(np.float32)
-    region = np.zeros((8, 8), bool)
-    region[:, 3:] = True
-    fig = latent_editor_figure(
-        latent, GRID, selected=[(1, 2)], region=region, markers={"bump": (0.0, 0.0)}
-    )
-    grid_trace = fig.data[0]
-    assert isinstance(grid_trace, go.Scatter) and grid_trace.marker.symbol == "square"
-    assert len(grid_trace.x) == 64
-    assert cell_of_point(10, GRID) == (1, 2)
-    assert list(grid_trace.selectedpoints) == [10]
-    assert tuple(grid_trace.customdata[10]) == (1, 2)
-    assert grid_trace.marker.cmin == -grid_trace.marker.cmax
-    assert fig.layout.dragmode == "select"
-    assert fig.layout.shapes[0].x0 == pytest.approx(GRID.x_range[0] + 3 * GRID.spacing[1])
-    assert fig.data[1].text == ("bump",)
-    with pytest.raises(ValueError):
-        latent_editor_figure(latent[:4], GRID)
 
 
 def test_region_outline_bounds_the_true_cells() -> None:
