@@ -3,15 +3,15 @@ step + decode time per model.
 
 Browser part: the app is served by ``streamlit run`` on a free local port and opened in
 Debian's chromium (Playwright, headless). On the Latent editor page the script clicks
-**apply** and **undo** in turn; a click listener and a ``MutationObserver`` inside the page
+**apply** and **undo** in turn; a click listener and ``MutationObserver``\ s inside the page
 record, with ``performance.now()``, the moment of the click and the moment the decoded
-figure's title shows the new action count (plotly has redrawn the figure). The latency is
-the difference: a fragment rerun on the server (edit, decode, figures, JSON) plus transfer
-and rendering in the browser. For comparison, a full-page rerun (moving the page's frame
+view's title shows the new action count (the canvas view sets its title once it has drawn).
+The latency is the difference: a fragment rerun on the server (edit, decode, specs, JSON)
+plus transfer and drawing in the browser. For comparison, a full-page rerun (moving the page's frame
 slider) is timed the same way.
 
 Server part: for every model, the median and p95 of one latent step plus one decode, and of
-the editor's server work (apply an edit, decode, build both figures, serialise them).
+the editor's server work (apply an edit, decode, build both canvas specs, serialise them).
 
 Models: the shipped checkpoints when ``checkpoints/cylinder2d`` holds the temporal DIANO
 (and whichever baselines are there) and samples exist; otherwise random-weight models at the default (shipped) size, 128×128 vorticity with
@@ -351,12 +351,16 @@ def render(latency: dict, rows: list[dict], what: str, args: argparse.Namespace)
         f"CPU cores, torch {torch.__version__}, load average {os.getloadavg()[0]:.2f} at the "
         f"end; models: {what}. Browser: Debian chromium (headless, Playwright) on the Latent "
         "editor page; latency from the click on *apply* / *undo* to the moment the decoded "
-        "figure's title shows the new edit count, both stamped inside the page with "
-        "`performance.now()`. The edit panel is an `st.fragment`, so only it reruns.",
+        "view has drawn its new title, both stamped inside the page with `performance.now()`. "
+        "The edit view (buttons, latent grid, decoded fields) is an `st.fragment` inside the "
+        "tool widgets' fragment, so an edit reruns only the view; both views are canvases "
+        "(`diano/ui/frontend/fieldcanvas`), which draw in 2–6 ms where plotly took 150–250 ms; "
+        "Streamlit's garbage collection after each run is off (`.streamlit/config.toml`), "
+        "which had held the finished deltas on the server for 100–400 ms.",
         "",
         "| in the browser | runs | median (ms) | p95 (ms) |",
         "|---|---:|---:|---:|",
-        f"| latent edit → decoded figure updated (fragment rerun) | {len(latency['edit'])} "
+        f"| latent edit → decoded view redrawn (fragment rerun) | {len(latency['edit'])} "
         f"| {p50:.0f} | {p95:.0f} |",
         f"| for comparison: frame slider → page updated (full-page rerun) | "
         f"{len(latency['page'])} | {page50:.0f} | {page95:.0f} |",
@@ -366,7 +370,7 @@ def render(latency: dict, rows: list[dict], what: str, args: argparse.Namespace)
         f"Server side, median / p95 in ms over {args.runs - 2} runs (batch 1, one frame, 128×128):",
         "",
         "| model | parameters | latent | step + decode "
-        "| editor work: edit + decode + figures + JSON |",
+        "| editor work: edit + decode (64×64) + canvas specs + JSON |",
         "|---|---:|---|---:|---:|",
     ]
     for r in rows:
