@@ -58,6 +58,8 @@ STATE_KEY = "playground"
 KNOBS_KEY = "pg_knobs"
 RESTORE_KEY = "pg_restore"
 MARCH_KEY = "pg_march"
+PLAY_KEY = "pg_playing"
+STOP_KEY = "pg_stop"
 KNOB_KEYS = ("pg_t", "pg_nu", "pg_cx", "pg_cy", "pg_dt", "pg_sub", "pg_scheme", "pg_bx",
              "pg_by", "pg_fork", "pg_nu_b", "pg_cx_b", "pg_cy_b")  # fmt: skip
 
@@ -104,7 +106,7 @@ def keep_knobs(case: FlowData) -> None:
     if pending is not None:
         for key in (*KNOB_KEYS, STATE_KEY, MARCH_KEY):
             st.session_state.pop(key, None)
-        st.session_state["pg_playing"] = False
+        st.session_state[PLAY_KEY] = False
         record = pending["record"]
         st.session_state[KNOBS_KEY] = {} if record is None else knobs_from_record(record)
         if record is not None and record.n_steps:
@@ -417,12 +419,26 @@ def _spectrum(z: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 
 
 def march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
-    """Knobs, stability, step/play buttons and the forks, as a fragment that reruns on its
-    own (every 0.5 s while playing, stepping two steps each time)."""
-    playing = bool(st.session_state.get("pg_playing", False))
+    """The play switch, then knobs, stability, step buttons and the forks as a fragment that
+    reruns on its own (every 0.5 s while playing, stepping two steps each time).
+
+    Play is a toggle outside the fragment, not a button inside it: its value is state, so a
+    switch made while a timed run is in flight is never lost, and changing it reruns the page,
+    which registers the fragment again with or without its timer."""
+    if st.session_state.pop(STOP_KEY, False):  # the march asked to stop (end, reset, unstable)
+        st.session_state[PLAY_KEY] = False
+    playing = st.toggle(
+        "play", key=PLAY_KEY, help="march two steps every 0.5 s, decoding each; switch off to pause"
+    )
     st.fragment(guarded(_march_panel, "the march"), run_every=0.5 if playing else None)(
         loaded, case, t
     )
+
+
+def _stop_playing() -> None:
+    """Ask the page to switch play off (a widget's value is set before it is drawn)."""
+    st.session_state[STOP_KEY] = True
+    st.rerun(scope="app")
 
 
 def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
@@ -454,23 +470,20 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     if queued and ok and state.n_steps == 0 and queued["source"] == here:
         with st.spinner(f"marching the restored {queued['n_steps']} step(s) …"):
             step_forks(loaded, case, t, state, settings, queued["n_steps"])
-    playing = bool(st.session_state.get("pg_playing", False))
-    c = st.columns(5)
+    playing = bool(st.session_state.get(PLAY_KEY, False))
+    c = st.columns(4)
     if c[0].button("step ×1", key="pg_step1", disabled=not ok):
         step_forks(loaded, case, t, state, settings, 1)
     if c[1].button("step ×10", key="pg_step10", disabled=not ok):
         with st.spinner("marching and decoding 10 steps …"):
             step_forks(loaded, case, t, state, settings, 10)
-    if c[2].button("pause" if playing else "play", key="pg_play", disabled=not ok):
-        # a full rerun re-registers this fragment with (or without) its timer
-        st.session_state["pg_playing"] = not playing
-        st.rerun(scope="app")
-    if c[3].button("reset", key="pg_reset"):
+    if c[2].button("reset", key="pg_reset"):
         st.session_state.pop(STATE_KEY, None)
-        st.session_state["pg_playing"] = False
-        st.rerun(scope="app")
-    if playing and ok and state.n_steps < MAX_STEPS:
+        _stop_playing()
+    if playing:
+        if not ok or state.n_steps >= MAX_STEPS:
+            _stop_playing()
         step_forks(loaded, case, t, state, settings, 2)
-    c[4].caption(f"{state.n_steps} step(s) marched")
+    c[3].caption(f"{state.n_steps} step(s) marched")
     forks_view(loaded, case, t, state)
     physics_view(loaded, case, t, state, settings_a)

@@ -187,6 +187,21 @@ def test_playground_steps_forks_and_warns(app: AppTest) -> None:
     assert not at.exception
 
 
+def test_playground_play_switch_marches_and_stops(app: AppTest) -> None:
+    at = goto(app, "playground")
+    at.toggle(key="pg_playing").set_value(True).run()
+    assert not at.exception
+    assert "2 step(s) marched" in texts(at)  # one timed run happened with the page's run
+    at.toggle(key="pg_playing").set_value(False).run()
+    assert "2 step(s) marched" in texts(at)  # switched off: no step
+    # reset while playing stops the play and drops the march
+    at.toggle(key="pg_playing").set_value(True).run()
+    at.button(key="pg_reset").click().run()
+    assert not at.exception
+    assert at.toggle(key="pg_playing").value is False
+    assert "0 step(s) marched" in texts(at)
+
+
 def test_playground_marches_the_edited_latent(app: AppTest) -> None:
     at = goto(app, "editor")
     at.button(key="editor_apply").click().run()

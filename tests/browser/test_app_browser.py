@@ -141,16 +141,20 @@ def test_solver_playground_steps(page, app_url: str) -> None:
     wait_idle(page)
     body = page.inner_text("body")
     assert re.search(r"CFL per sub-step", body)
-    # play marches on its own (a timed fragment); pause stops it
-    page.get_by_role("button", name="play").click()
-    page.get_by_role("button", name="pause").wait_for(timeout=30_000)
+    # play marches on its own (a timed fragment); switching it off stops the march
+    marched = "() => +(document.body.innerText.match(/(\\d+) step\\(s\\) marched/) || [0, 0])[1]"
+    switch = page.get_by_role("switch", name="play")
+    play = page.locator('[data-testid="stCheckbox"]').filter(has=switch).locator("label")
+    play.click()
+    page.wait_for_function(marched + " >= 14", timeout=60_000)
+    play.click()
     page.wait_for_function(
-        "() => /(\\d+) step\\(s\\) marched/.test(document.body.innerText) && "
-        "+document.body.innerText.match(/(\\d+) step\\(s\\) marched/)[1] >= 14",
-        timeout=60_000,
+        "() => ((e) => e && !e.checked)(document.querySelector('[role=switch][aria-label=play]'))"
     )
-    page.get_by_role("button", name="pause").click()
-    page.get_by_role("button", name="play").wait_for(timeout=30_000)
+    wait_idle(page, settle_ms=1500)
+    stopped = page.evaluate(marched)
+    page.wait_for_timeout(2000)
+    assert page.evaluate(marched) == stopped, "the march went on after play was switched off"
     wait_idle(page)
     assert_clean(page)
     shot(page, "playground")
