@@ -1,22 +1,27 @@
-"""App responsiveness: latent edit → updated decoded figure in a real browser, and server-side
+r"""App responsiveness: latent edit → updated decoded figure in a real browser, and server-side
 step + decode time per model.
 
 Browser part: the app is served by ``streamlit run`` on a free local port and opened in
 Debian's chromium (Playwright, headless). On the Latent editor page the script clicks
-**apply** and **undo** in turn; a click listener and ``MutationObserver``\ s inside the page
-record, with ``performance.now()``, the moment of the click and the moment the decoded
-view's title shows the new action count (the canvas view sets its title once it has drawn).
-The latency is the difference: a fragment rerun on the server (edit, decode, specs, JSON)
-plus transfer and drawing in the browser. For comparison, a full-page rerun (moving the page's frame
-slider) is timed the same way.
+**apply** and **undo** (buttons of the grid view) in turn; a click listener and
+``MutationObserver``\ s inside the page record, with ``performance.now()``, the moment of
+the click and the moment the decoded view's title shows the new action count (the canvas
+view sets its title once it has drawn). The latency is the difference: a fragment rerun on
+the server (edit, decode, specs, JSON) plus transfer and drawing in the browser. For
+comparison, a full-page rerun (moving the page's frame slider) is timed the same way.
 
 Server part: for every model, the median and p95 of one latent step plus one decode, and of
 the editor's server work (apply an edit, decode, build both canvas specs, serialise them).
 
+The page's websocket messages are stamped too, splitting an edit into its server and browser
+stages; and a bare Streamlit fragment (one button, one line of text) is timed the same way,
+as the floor under any view.
+
 Models: the shipped checkpoints when ``checkpoints/cylinder2d`` holds the temporal DIANO
-(and whichever baselines are there) and samples exist; otherwise random-weight models at the default (shipped) size, 128×128 vorticity with
-a 16×16 latent, written by ``scripts/make_fixture_checkpoints.py`` to a temporary folder —
-weights do not change the cost. The section between the ``bench_app`` markers of
+(and whichever baselines are there) and samples exist; otherwise random-weight models at the
+default (shipped) size, 128×128 vorticity with a 16×16 latent, written by
+``scripts/make_fixture_checkpoints.py`` to a temporary folder — weights do not change the
+cost. The section between the ``bench_app`` markers of
 ``docs/benchmarks.md`` is replaced; other scripts' sections are kept::
 
     .venv/bin/python bench/bench_app.py             # writes docs/benchmarks.md
@@ -34,6 +39,7 @@ import importlib.util
 import math
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,16 +54,18 @@ DOC = REPO / "docs" / "benchmarks.md"
 TARGET_MS = 150.0
 CHROMIUM = "/usr/bin/chromium"
 
-# Records the click on "apply"/"undo" and the next change of the decoded view's title. The
-# view is a canvas in a component iframe (same origin); it writes its title into its body's
+# Records the click on "apply"/"undo" (buttons of the grid view, inside its component iframe)
+# and the next change of the decoded view's title, both on the page's clock. The views are
+# canvases in component iframes (same origin); each writes its title into its body's
 # data-title attribute when it has drawn, which an observer on that attribute catches.
 HOOK = """
 () => {
   window.__clicks = []; window.__titles = [];
-  document.addEventListener('click', (e) => {
+  const onClick = (e) => {
     const b = e.target.closest('button');
     if (b) window.__clicks.push([performance.now(), b.innerText.trim()]);
-  }, true);
+  };
+  document.addEventListener('click', onClick, true);
   const bodies = () => [...document.querySelectorAll('iframe')].map((f) => {
     try { return f.contentDocument && f.contentDocument.body; } catch (e) { return null; }
   }).filter((b) => b);
@@ -76,6 +84,7 @@ HOOK = """
     if (watched.has(b)) return;
     watched.add(b);
     new MutationObserver(check).observe(b, {attributes: true, attributeFilter: ['data-title']});
+    b.ownerDocument.addEventListener('click', onClick, true);  // the grid view's buttons
   });
   watch();
   new MutationObserver(() => { watch(); check(); })
@@ -83,6 +92,50 @@ HOOK = """
 }
 """
 
+
+# Stamps every websocket message the page receives (and sends: size -1) on the page's clock,
+# so an edit splits into: click → the server's first message (the rerun has started) → its
+# last message (the run has finished) → the decoded view drawn.
+WS_STAMPS = """
+window.__ws = [];
+const PageSocket = window.WebSocket;
+window.WebSocket = function (...args) {
+  const socket = new PageSocket(...args);
+  socket.addEventListener('message', () => window.__ws.push(performance.now()));
+  return socket;
+};
+window.WebSocket.prototype = PageSocket.prototype;
+Object.assign(window.WebSocket, PageSocket);
+"""
+
+# A fragment with one button and one line of text: Streamlit's own round trip, the floor
+# under any edit view.
+BARE_APP = """
+import streamlit as st
+
+@st.fragment
+def view():
+    n = st.session_state.get("n", 0)
+    if st.button("press", key="press"):
+        n += 1
+        st.session_state["n"] = n
+    st.caption(f"pressed {n}")
+
+view()
+"""
+
+# The click and the moment the new count shows, both stamped inside the page.
+BARE_HOOK = """
+() => {
+  window.__clicks = []; window.__shown = [];
+  document.addEventListener('click', () => window.__clicks.push(performance.now()), true);
+  let last = document.body.innerText.match(/pressed (\\d+)/)[1];
+  new MutationObserver(() => {
+    const m = document.body.innerText.match(/pressed (\\d+)/);
+    if (m && m[1] !== last) { last = m[1]; window.__shown.push(performance.now()); }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}
+"""
 
 #: the titles of the page's canvas views (they draw their title on the canvas)
 TITLES = """[...document.querySelectorAll('iframe')].map((f) => {
@@ -111,8 +164,9 @@ def models_and_data(tmp: Path) -> tuple[dict[str, str], str]:
     from diano.checkpoints import checkpoint_path, default_root
     from diano.data import samples_dir
 
+    root = default_root()
     shipped = [
-        m for m in MODEL_NAMES if checkpoint_path("cylinder2d", m, "temporal", default_root()).is_file()
+        m for m in MODEL_NAMES if checkpoint_path("cylinder2d", m, "temporal", root).is_file()
     ]
     if "diano" in shipped and any(samples_dir().glob("cylinder2d_*.h5")):
         return {}, (
@@ -206,31 +260,38 @@ def browser_side(env: dict[str, str], edits: int) -> dict[str, list[float]]:
     full_env = dict(os.environ, **env, OMP_NUM_THREADS="2")
     port = free_port()
     proc = start_server(full_env, port)
-    out: dict[str, list[float]] = {"edit": [], "page": []}
+    out: dict[str, list[float]] = {"edit": [], "page": [], "first": [], "last": []}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1400})
             page.set_default_timeout(60_000)
+            page.add_init_script(WS_STAMPS)
             page.goto(f"http://127.0.0.1:{port}/latent_editor")
             page.get_by_role("heading", name="Latent editor").wait_for()
             page.wait_for_function(f"() => ({TITLES}).some((t) => t.includes('edit(s) in effect'))")
             page.wait_for_timeout(1500)
             page.evaluate(HOOK)
+            grid = page.frame_locator('iframe[title="diano.ui.canvas.fieldcanvas"]').first
             for k in range(edits):
                 name = "apply" if k % 2 == 0 else "undo"
                 n_titles = page.evaluate("() => window.__titles.length")
-                page.get_by_role("button", name=name, exact=True).click()
+                grid.get_by_role("button", name=name, exact=True).click()
                 page.wait_for_function(f"() => window.__titles.length > {n_titles}")
                 t_click = page.evaluate("() => window.__clicks[window.__clicks.length - 1][0]")
                 t_title = page.evaluate("() => window.__titles[window.__titles.length - 1][0]")
                 out["edit"].append(t_title - t_click)
+                got = page.evaluate(f"() => window.__ws.filter((t) => t > {t_click})")
+                got = [t for t in got if t <= t_title]
+                if got:
+                    out["first"].append(got[0] - t_click)
+                    out["last"].append(got[-1] - t_click)
                 page.wait_for_timeout(150)
             # full-page rerun: the frame slider resets the editor, so its title changes too
             slider = page.locator('[data-testid="stSlider"]').filter(has_text="frame to edit")
             thumb = slider.get_by_role("slider").first
             for k in range(max(edits // 4, 5)):
-                page.get_by_role("button", name="apply", exact=True).click()
+                grid.get_by_role("button", name="apply", exact=True).click()
                 page.wait_for_function(
                     "() => (window.__titles.at(-1) || [0, ''])[1].includes(' 1 edit(s)')"
                 )
@@ -246,6 +307,53 @@ def browser_side(env: dict[str, str], edits: int) -> dict[str, list[float]]:
             browser.close()
     finally:
         stop_server(proc)
+    return out
+
+
+def bare_fragment(presses: int) -> list[float]:
+    """Click-to-text latencies of :data:`BARE_APP` (Streamlit's round trip alone)."""
+    sys.path.insert(0, str(REPO / "tests" / "browser"))
+    from conftest import CHROMIUM_ARGS, free_port
+    from playwright.sync_api import sync_playwright
+
+    out: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        app = Path(tmp) / "bare.py"
+        app.write_text(BARE_APP)
+        port = free_port()
+        cmd = [
+            sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1",
+            "--server.port", str(port), "--server.fileWatcherType", "none",
+            "--runner.postScriptGC", "false",
+        ]  # fmt: skip
+        proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                )
+                page = browser.new_page()
+                page.set_default_timeout(60_000)
+                for _ in range(60):  # the server takes a few seconds to start
+                    try:
+                        page.goto(f"http://127.0.0.1:{port}/")
+                        break
+                    except Exception:  # noqa: BLE001 (not listening yet)
+                        time.sleep(1)
+                page.get_by_text("pressed 0").wait_for()
+                page.wait_for_timeout(1000)
+                page.evaluate(BARE_HOOK)
+                for k in range(presses):
+                    page.get_by_role("button", name="press").click()
+                    page.wait_for_function(f"() => window.__shown.length > {k}")
+                    t0, t1 = page.evaluate(f"() => [window.__clicks[{k}], window.__shown[{k}]]")
+                    out.append(t1 - t0)
+                    page.wait_for_timeout(150)
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
     return out
 
 
@@ -322,7 +430,8 @@ def _prepare(page, action: str | None) -> None:
         page.locator(".updatemenu-button").filter(has_text="pause").first.click()
         page.wait_for_timeout(800)
     elif action == "editor":
-        page.get_by_role("button", name="apply", exact=True).click()
+        grid = page.frame_locator('iframe[title="diano.ui.canvas.fieldcanvas"]').first
+        grid.get_by_role("button", name="apply", exact=True).click()
         _idle(page)
     elif action == "playground":
         page.get_by_role("radiogroup").get_by_text("same latent, other ν and velocity").click()
@@ -352,18 +461,42 @@ def render(latency: dict, rows: list[dict], what: str, args: argparse.Namespace)
         f"end; models: {what}. Browser: Debian chromium (headless, Playwright) on the Latent "
         "editor page; latency from the click on *apply* / *undo* to the moment the decoded "
         "view has drawn its new title, both stamped inside the page with `performance.now()`. "
-        "The edit view (buttons, latent grid, decoded fields) is an `st.fragment` inside the "
-        "tool widgets' fragment, so an edit reruns only the view; both views are canvases "
-        "(`diano/ui/frontend/fieldcanvas`), which draw in 2–6 ms where plotly took 150–250 ms; "
-        "Streamlit's garbage collection after each run is off (`.streamlit/config.toml`), "
-        "which had held the finished deltas on the server for 100–400 ms.",
+        "The edit view (latent grid with the edit buttons, decoded fields) is an `st.fragment` "
+        "inside the tool widgets' fragment, so an edit reruns only the view: a click on a "
+        "button of the grid view is that component's value, and the rerun sends two columns "
+        "and two component specs. Both views are canvases (`diano/ui/frontend/fieldcanvas`), "
+        "which draw in 2–6 ms where plotly took 150–250 ms; Streamlit's garbage collection "
+        "after each run is off (`.streamlit/config.toml`), which had held the finished deltas "
+        "on the server for 100–400 ms. The stages come from the page's websocket messages; "
+        "the last row is Streamlit's own round trip (a fragment with one button and one line "
+        "of text, click to text changed), the floor under any view.",
         "",
         "| in the browser | runs | median (ms) | p95 (ms) |",
         "|---|---:|---:|---:|",
         f"| latent edit → decoded view redrawn (fragment rerun) | {len(latency['edit'])} "
         f"| {p50:.0f} | {p95:.0f} |",
+        *[
+            f"| — of which: click → {label} | {len(latency[key])} | "
+            + " | ".join(f"{v:.0f}" for v in percentiles(latency[key]))
+            + " |"
+            for key, label in (
+                ("first", "the server's first message (rerun started)"),
+                ("last", "the server's last message (rerun finished)"),
+            )
+            if latency.get(key)
+        ],
         f"| for comparison: frame slider → page updated (full-page rerun) | "
         f"{len(latency['page'])} | {page50:.0f} | {page95:.0f} |",
+        *(
+            [
+                "| for comparison: bare Streamlit fragment, button → text updated "
+                f"| {len(latency['bare'])} | "
+                + " | ".join(f"{v:.0f}" for v in percentiles(latency["bare"]))
+                + " |"
+            ]
+            if latency.get("bare")
+            else []
+        ),
         "",
         f"Target: p95 ≤ {TARGET_MS:.0f} ms on 2 CPU cores — **{verdict}** (p95 {p95:.0f} ms).",
         "",
@@ -402,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         env, what = models_and_data(Path(tmp))
         latency = browser_side(env, args.edits)
+        latency["bare"] = bare_fragment(args.edits)
         rows = server_side(env, args.runs)
     section = render(latency, rows, what, args)
     print(section)

@@ -40,7 +40,7 @@ from diano.ui.state import EditorState, page_state
 from diano.ui.views import coords, latent_grid, length_unit
 from diano.ui.widgets import guarded, show, units
 from diano.viz import Panel, latent_vs_truth_figure, panel_figure, saliency_figure
-from diano.viz.canvas import grid_spec, panels_spec
+from diano.viz.canvas import Button, grid_spec, panels_spec
 
 TOOLS = ("Gaussian bump", "set region", "scale region", "Fourier modes")
 #: cells along the longer side of the live decoded field (the decoder emits any grid)
@@ -111,25 +111,56 @@ def output_grid(
 
 
 def grid_event() -> int:
-    """Number of the grid view's last selection event (0: none yet)."""
+    """Number of the grid view's last event (0: none yet)."""
     value = st.session_state.get("editor_grid")
     return int(value["event"]) if isinstance(value, dict) and "event" in value else 0
 
 
-def _take_selection(state: EditorState, grid: LatentGrid) -> None:
-    """Take a new selection event of the grid view into ``state.selected``.
+def _take_event(state: EditorState, grid: LatentGrid, make_edit) -> None:
+    """Take a new event of the grid view: its selection, then its action.
 
-    The view reports its last selection on every rerun; only an event with a new number
-    replaces the cells, so "clear selection" and "reset" stay in effect, and a state made
-    after the event (another frame, model or case) does not take it either.
+    The view reports its last event on every rerun; only an event with a new number is
+    taken, so an edit is applied once, "clear selection" and "reset" stay in effect, and a
+    state made after the event (another frame, model or case) does not take it either. The
+    actions are those of :func:`_buttons` (``"select"``: a click or box on the grid).
     """
     value = st.session_state.get("editor_grid")
     event = grid_event()
-    if event != state.last_event:
-        rows, cols = grid.shape
-        cells = {(int(r), int(c)) for r, c in value.get("cells", ())}
-        state.selected = tuple(sorted((r, c) for r, c in cells if 0 <= r < rows and 0 <= c < cols))
-        state.last_event = event
+    if event == state.last_event:
+        return
+    state.last_event = event
+    rows, cols = grid.shape
+    cells = {(int(r), int(c)) for r, c in value.get("cells", ())}
+    state.selected = tuple(sorted((r, c) for r, c in cells if 0 <= r < rows and 0 <= c < cols))
+    action = value.get("action", "select")
+    if action == "apply":
+        pending = make_edit(state.selected)
+        if pending is not None:
+            state.history = state.history.push(pending)
+            state.applied += 1
+    elif action == "undo" and state.history.can_undo:
+        state.history = state.history.undo()
+        state.applied += 1
+    elif action == "redo" and state.history.can_redo:
+        state.history = state.history.redo()
+        state.applied += 1
+    elif action == "reset":
+        state.history = state.history.reset()
+        state.selected = ()
+        state.applied += 1
+    elif action == "clear":
+        state.selected = ()
+
+
+def _buttons(state: EditorState, pending) -> list[Button]:
+    """The edit actions, drawn by the grid view above the grid."""
+    return [
+        Button("apply", "apply", pending is not None, primary=True),
+        Button("undo", "undo", state.history.can_undo),
+        Button("redo", "redo", state.history.can_redo),
+        Button("reset", "reset"),
+        Button("clear", "clear selection", bool(state.selected)),
+    ]
 
 
 def _tool_edit(tool: str, grid: LatentGrid, scale: float):
@@ -164,25 +195,6 @@ def _tool_edit(tool: str, grid: LatentGrid, scale: float):
     return (lambda cells: fourier), {}
 
 
-def _apply_buttons(state: EditorState, pending) -> None:
-    c = st.columns(5)
-    if c[0].button("apply", key="editor_apply", type="primary", disabled=pending is None):
-        state.history = state.history.push(pending)
-        state.applied += 1
-    if c[1].button("undo", key="editor_undo", disabled=not state.history.can_undo):
-        state.history = state.history.undo()
-        state.applied += 1
-    if c[2].button("redo", key="editor_redo", disabled=not state.history.can_redo):
-        state.history = state.history.redo()
-        state.applied += 1
-    if c[3].button("reset", key="editor_reset"):
-        state.history = state.history.reset()
-        state.selected = ()
-        state.applied += 1
-    if c[4].button("clear selection", key="editor_clear", disabled=not state.selected):
-        state.selected = ()
-
-
 def _edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     """The tool widgets under the edit view; a change of tool reruns both, an edit only
     the view (:func:`_edit_view`, a fragment inside this one)."""
@@ -212,29 +224,31 @@ def _edit_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
 def _edit_view(
     loaded: LoadedModel, case: FlowData, t: int, make_edit, markers: dict, preview: bool, full: bool
 ) -> None:
-    """The editable latent grid, the decoded before / after / difference, and the edit
-    buttons. A click here reruns only this view: its arguments are those of the last run
+    """The editable latent grid with the edit buttons, and the decoded before / after /
+    difference. A click here reruns only this view: its arguments are those of the last run
     of the tool widgets, which have not changed since."""
     state = editor_state(loaded, case, t)
     grid = latent_grid(case, tuple(state.base.shape))
     x, y = coords(case)
     region = readable_region(grid, case.mask, x, y)
-    _take_selection(state, grid)
+    _take_event(state, grid, make_edit)
     scale = float(state.base[0, 0].abs().max()) or 1.0
-    figures = st.container()
-    _apply_buttons(state, make_edit(state.selected))
     pending = make_edit(state.selected)
-    if pending is None:
-        st.caption("select cells on the latent grid first (click a cell or drag a box)")
     done = state.history.describe()
-    st.caption("edits in effect: " + ("; ".join(done) if done else "none"))
+    notes = [
+        f"{len(state.selected)} cell(s) selected (click a cell, or drag a box; shift adds) · "
+        "green dashes: where the latent reads as the field",
+        "edits in effect: " + ("; ".join(done) if done else "none"),
+    ]
+    if pending is None:
+        notes.insert(0, "select cells on the latent grid first (click a cell or drag a box)")
     current = edited_latent(state, grid)
     previewing = preview and pending is not None
     shown = pending.apply(current, grid) if previewing else current
     shape, (x_out, y_out) = output_grid(case, full)
     before = decode(loaded, state.base, shape)[0]
     after = decode(loaded, shown, shape)[0]
-    left, right = figures.columns([1, 1.8])
+    left, right = st.columns([1, 1.8])
     with left:
         spec = grid_spec(
             shown[0, 0].numpy(),
@@ -246,12 +260,10 @@ def _edit_view(
             length_unit=length_unit(case),
             title="latent z (editable)",
             height=420,
+            buttons=_buttons(state, pending),
+            notes=notes,
         )
         show_canvas(spec, key="editor_grid", event=state.last_event)
-        st.caption(
-            f"{len(state.selected)} cell(s) selected (click a cell, or drag a box; shift adds) · "
-            "green dashes: where the latent reads as the field"
-        )
     with right:
         n = len(state.history.applied)
         title = f"decoded field · {n} edit(s) in effect · action {state.applied}"
@@ -268,12 +280,12 @@ def _edit_view(
             length_unit=length_unit(case),
             height=420,
             title=title,
+            notes=[
+                "The model decodes the edited latent; the difference shows what the edits did "
+                "to the field. Before, after and difference share one colour scale."
+            ],
         )
         show_canvas(spec, key="editor_decoded")
-        st.caption(
-            "The model decodes the edited latent; the difference shows what the edits did to "
-            "the field. Before, after and difference share one colour scale."
-        )
 
 
 def _saliency_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:

@@ -9,13 +9,16 @@ quantised to 16 bits over its own finite range and sent base64-encoded (2 bytes 
 
 :func:`panels_spec` is the counterpart of :func:`diano.viz.fields.panel_figure` (same
 panels, shared colour limits per group, same colour scales); :func:`grid_spec` lays out the
-latent as a grid of selectable cells. :func:`decode_array` reverses the encoding.
+latent as a grid of selectable cells, with the editor's action buttons above it (a click on
+one is a component value, so an edit reruns the view and nothing else). Both take caption
+lines (``notes``) shown under the canvas. :func:`decode_array` reverses the encoding.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,6 +29,24 @@ from diano.viz.style import LATENT_SCALE, compact, compact_coords, symmetric_lim
 
 MISSING = 65535
 LEVELS = 65534  # codes 0 … 65534 carry values
+
+
+@dataclass(frozen=True)
+class Button:
+    """An action button of the grid view; a click returns ``action = id``."""
+
+    id: str
+    label: str
+    enabled: bool = True
+    primary: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "enabled": bool(self.enabled),
+            "primary": bool(self.primary),
+        }
 
 
 def encode_array(values: np.ndarray) -> dict:
@@ -81,6 +102,7 @@ def panels_spec(
     max_size: int | None = 128,
     height: int = 380,
     title: str | None = None,
+    notes: Sequence[str] = (),
 ) -> dict:
     """A row of heatmaps for the canvas view; panels of one ``scale`` share colour limits.
 
@@ -91,6 +113,7 @@ def panels_spec(
         max_size: fields larger than this are box-averaged for display.
         height: the most pixels the view may take.
         title: title above the row.
+        notes: caption lines under the row.
     """
     check_panels(panels)
     units = units or {}
@@ -128,6 +151,7 @@ def panels_spec(
         "length_unit": length_unit,
         "groups": groups,
         "panels": items,
+        "notes": [str(n) for n in notes],
     }
 
 
@@ -142,12 +166,15 @@ def grid_spec(
     length_unit: str = "D",
     title: str | None = None,
     height: int = 420,
+    buttons: Sequence[Button] = (),
+    notes: Sequence[str] = (),
 ) -> dict:
     """The latent ``(M_y, M_x)`` as a grid of selectable cells on physical coordinates.
 
     Clicking a cell selects it, dragging a box selects the cells whose centres it holds
-    (with shift: added to the selection); the view returns ``{"cells": [[row, col], …],
-    "event": n}``.
+    (with shift: added to the selection); a click on a button sends the selection with the
+    button's id. The view returns ``{"cells": [[row, col], …], "event": n, "action": a}``
+    with ``a`` ``"select"`` or a button's id, and ``n`` counting the user's actions.
 
     Args:
         latent: one latent channel.
@@ -160,8 +187,13 @@ def grid_spec(
         length_unit: unit of the coordinates.
         title: title above the grid.
         height: the most pixels the view may take.
+        buttons: action buttons drawn above the grid, in order.
+        notes: caption lines under the grid.
     """
     latent = np.asarray(latent, dtype=np.float32)
+    ids = [b.id for b in buttons]
+    if "select" in ids or len(set(ids)) != len(ids):
+        raise ValueError(f"button ids must be unique and not 'select', got {ids}")
     if latent.shape != tuple(grid.shape):
         raise ValueError(f"latent {latent.shape} does not match the grid {grid.shape}")
     vmin, vmax = limits if limits is not None else symmetric_limits([latent], 1.0)
@@ -195,4 +227,6 @@ def grid_spec(
             {"label": str(label), "x": float(x), "y": float(y)}
             for label, (x, y) in (markers or {}).items()
         ],
+        "buttons": [b.to_json() for b in buttons],
+        "notes": [str(n) for n in notes],
     }

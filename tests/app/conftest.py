@@ -132,6 +132,29 @@ def canvas_specs(at: AppTest) -> list[dict]:
     ]
 
 
+def canvas_notes(at: AppTest) -> list[str]:
+    """The caption lines the canvas views show under their figures."""
+    return [note for spec in canvas_specs(at) for note in spec.get("notes", [])]
+
+
+def editor_action(at: AppTest, action: str, cells=None) -> AppTest:
+    """Press a button of the latent editor's grid view (``"select"``: pick ``cells``), as the
+    view reports it: a component value with a new event number; then rerun."""
+    state = at.session_state["editor"]
+    try:
+        last = at.session_state["editor_grid"]
+    except KeyError:
+        last = None
+    seen = int(last["event"]) if isinstance(last, dict) else 0
+    cells = state.selected if cells is None else cells
+    at.session_state["editor_grid"] = {
+        "cells": [list(c) for c in cells],
+        "event": max(seen, state.last_event) + 1,
+        "action": action,
+    }
+    return at.run()
+
+
 def figure_titles(at: AppTest) -> list[str]:
     """Titles of the page's plotly figures and canvas views."""
     import json

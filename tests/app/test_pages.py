@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import REPO, canvas_specs, figure_titles
+from conftest import REPO, canvas_notes, canvas_specs, editor_action, figure_titles
 from streamlit.testing.v1 import AppTest
 
 from diano.latent_edit import AddLatent, FourierFilter, GaussianBump, SetRegion
@@ -84,6 +84,11 @@ def test_explore_animates_every_mode(app: AppTest) -> None:
     assert "latent-only rollout" in at.dataframe[0].value.index
 
 
+def buttons(at: AppTest) -> dict[str, dict]:
+    """The grid view's buttons by id."""
+    return {b["id"]: b for b in canvas_specs(at)[0]["buttons"]}
+
+
 def test_latent_editor_apply_undo_redo_reset(app: AppTest) -> None:
     at = goto(app, "editor")
     assert any("0 edit(s) in effect" in t for t in titles(at))
@@ -94,21 +99,28 @@ def test_latent_editor_apply_undo_redo_reset(app: AppTest) -> None:
         "after the edits",
         "difference after − before",
     ]
+    assert {k: b["enabled"] for k, b in buttons(at).items()} == {
+        "apply": True, "undo": False, "redo": False, "reset": True, "clear": False
+    }  # fmt: skip
     at.slider(key="bump_a").set_value(2.0).run()
-    at.button(key="editor_apply").click().run()
+    editor_action(at, "apply")
     assert not at.exception
     state = at.session_state["editor"]
     assert isinstance(state.history.applied[0], GaussianBump)
     assert any("1 edit(s) in effect" in t for t in titles(at))
-    at.button(key="editor_undo").click().run()
+    assert any(n.startswith("edits in effect: bump") for n in canvas_notes(at))
+    assert buttons(at)["undo"]["enabled"] and not buttons(at)["redo"]["enabled"]
+    at.run()  # the view reports the same event again: the edit is not applied twice
+    assert len(at.session_state["editor"].history.applied) == 1
+    editor_action(at, "undo")
     assert at.session_state["editor"].history.applied == ()
-    at.button(key="editor_redo").click().run()
+    editor_action(at, "redo")
     assert len(at.session_state["editor"].history.applied) == 1
     at.radio(key="editor_tool").set_value("Fourier modes").run()
     at.radio(key="fourier_action").set_value("zero").run()
-    at.button(key="editor_apply").click().run()
+    editor_action(at, "apply")
     assert isinstance(at.session_state["editor"].history.applied[-1], FourierFilter)
-    at.button(key="editor_reset").click().run()
+    editor_action(at, "reset")
     assert at.session_state["editor"].history.applied == ()
     assert not at.exception
 
@@ -116,11 +128,12 @@ def test_latent_editor_apply_undo_redo_reset(app: AppTest) -> None:
 def test_latent_editor_region_tools_use_the_selection(app: AppTest) -> None:
     at = goto(app, "editor")
     at.radio(key="editor_tool").set_value("set region").run()
-    assert "select cells on the latent grid first" in texts(at)
+    assert "select cells on the latent grid first" in " ".join(canvas_notes(at))
+    assert not buttons(at)["apply"]["enabled"]
     at.session_state["editor"].selected = ((0, 0), (1, 1))
     at.run()
     at.slider(key="set_value").set_value(1.5).run()
-    at.button(key="editor_apply").click().run()
+    editor_action(at, "apply")
     edit = at.session_state["editor"].history.applied[-1]
     assert isinstance(edit, SetRegion) and edit.cells == ((0, 0), (1, 1))
     at.toggle(key="preview").set_value(True).run()
@@ -152,7 +165,7 @@ def test_edits_never_change_the_shared_model(app: AppTest) -> None:
         k: v.clone() for k, v in load_model(sel.benchmark, "diano").model.state_dict().items()
     }
     at = goto(app, "editor")
-    at.button(key="editor_apply").click().run()
+    editor_action(at, "apply")
     at.slider(key="probe_y").set_value(1.0).run()
     other = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     other.run()
@@ -204,7 +217,7 @@ def test_playground_play_switch_marches_and_stops(app: AppTest) -> None:
 
 def test_playground_marches_the_edited_latent(app: AppTest) -> None:
     at = goto(app, "editor")
-    at.button(key="editor_apply").click().run()
+    editor_action(at, "apply")
     at = goto(at, "playground")
     at.button(key="pg_step1").click().run()
     forks = at.session_state["playground"].forks
@@ -309,7 +322,7 @@ def test_latent_editor_takes_new_grid_selections_only(app: AppTest) -> None:
     at.run()
     assert at.session_state["editor"].selected == ((0, 0), (2, 1))  # sorted, off-grid dropped
     assert canvas_specs(at)[0]["selected"] == [[0, 0], [2, 1]]
-    at.button(key="editor_clear").click().run()
+    editor_action(at, "clear")
     assert at.session_state["editor"].selected == ()
     at.run()  # the view still reports event 4: the cleared selection stays cleared
     assert at.session_state["editor"].selected == ()

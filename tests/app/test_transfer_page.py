@@ -9,7 +9,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import REPO, figure_titles
+from conftest import REPO, editor_action, figure_titles
 from streamlit.testing.v1 import AppTest
 
 from diano.explore import transfer as tx
@@ -32,9 +32,9 @@ def edit_in_editor(at: AppTest) -> AppTest:
     """Apply two edits on the Latent editor page (frame 3)."""
     at.switch_page("pages/latent_editor.py").run()
     at.slider(key="editor_t").set_value(3).run()
-    at.button(key="editor_apply").click().run()  # the default Gaussian bump
+    editor_action(at, "apply")  # the default Gaussian bump
     at.radio(key="editor_tool").set_value("Fourier modes").run()
-    at.button(key="editor_apply").click().run()
+    editor_action(at, "apply")
     assert not at.exception, at.exception
     assert len(at.session_state["editor"].history.applied) == 2
     return at

@@ -102,3 +102,28 @@ def test_grid_spec_lays_out_the_latent_with_selection_region_and_markers() -> No
     assert grid_spec(latent, GRID, limits=(-3, 3))["groups"]["latent"]["vmax"] == 3
     with pytest.raises(ValueError, match="does not match"):
         grid_spec(latent[:4], GRID)
+
+
+def test_grid_spec_carries_its_buttons_and_notes() -> None:
+    from diano.viz.canvas import Button
+
+    latent = RNG.standard_normal(GRID.shape)
+    spec = grid_spec(
+        latent,
+        GRID,
+        buttons=[Button("apply", "apply", primary=True), Button("undo", "undo", enabled=False)],
+        notes=["2 cell(s) selected"],
+    )
+    assert spec["buttons"] == [
+        {"id": "apply", "label": "apply", "enabled": True, "primary": True},
+        {"id": "undo", "label": "undo", "enabled": False, "primary": False},
+    ]
+    assert spec["notes"] == ["2 cell(s) selected"]
+    json.dumps(spec)
+    # "select" is the grid's own action; ids must tell the buttons apart
+    for bad in ([Button("select", "x")], [Button("a", "x"), Button("a", "y")]):
+        with pytest.raises(ValueError, match="unique"):
+            grid_spec(latent, GRID, buttons=bad)
+    x = np.linspace(-2, 6, 16)
+    row = panels_spec([Panel("f", np.zeros((16, 16)), x, x)], notes=["shared scale"])
+    assert row["notes"] == ["shared scale"]

@@ -1,11 +1,14 @@
 // Canvas field view: rows of heatmaps with shared colour bars, or the latent as a grid of
-// selectable cells. Speaks Streamlit's component protocol directly (no build step): it
-// receives the spec of diano/viz/canvas.py as the "spec" argument and, for a grid, returns
-// {cells: [[row, col], ...], event: n} when the user clicks a cell or drags a box.
+// selectable cells with action buttons above it. Speaks Streamlit's component protocol
+// directly (no build step): it receives the spec of diano/viz/canvas.py as the "spec"
+// argument and, for a grid, returns {cells: [[row, col], ...], event: n, action: a} when the
+// user clicks a cell or drags a box (a = "select") or presses a button (a = its id).
 "use strict";
 
 const canvas = document.getElementById("view");
 const tip = document.getElementById("tip");
+const buttonRow = document.getElementById("buttons");
+const notes = document.getElementById("notes");
 const ctx = canvas.getContext("2d");
 const MISSING = 65535;
 const LEVELS = 65534;
@@ -259,7 +262,8 @@ function draw() {
   }
   canvas.setAttribute("aria-label", spec.title || "field view");
   document.body.dataset.title = spec.title;
-  if (layout.height !== lastHeight) { lastHeight = layout.height; post("streamlit:setFrameHeight", { height: layout.height }); }
+  const total = buttonRow.offsetHeight + layout.height + notes.offsetHeight;
+  if (total !== lastHeight) { lastHeight = total; post("streamlit:setFrameHeight", { height: total }); }
 }
 let lastHeight = -1;
 
@@ -333,10 +337,40 @@ window.addEventListener("mouseup", (ev) => {
   }
   selection = picked;
   draw();
-  event += 1;
-  const cells = [...picked].map((k) => k.split(",").map(Number));
-  post("streamlit:setComponentValue", { value: { cells: cells, event: event }, dataType: "json" });
+  send("select");
 });
+
+function send(action) {
+  event += 1;
+  const cells = [...(selection || [])].map((k) => k.split(",").map(Number));
+  const value = { cells: cells, event: event, action: action };
+  post("streamlit:setComponentValue", { value: value, dataType: "json" });
+}
+
+// ---- buttons and notes (HTML around the canvas) -----------------------------------------
+function renderButtons() {
+  const wanted = spec.buttons || [];
+  const key = JSON.stringify(wanted);
+  if (buttonRow.dataset.key === key) return;
+  buttonRow.dataset.key = key;
+  buttonRow.replaceChildren(...wanted.map((b) => {
+    const el = document.createElement("button");
+    el.type = "button";
+    el.textContent = b.label;
+    el.disabled = !b.enabled;
+    if (b.primary) el.className = "primary";
+    el.addEventListener("click", () => { if (!el.disabled) send(b.id); });
+    return el;
+  }));
+}
+
+function renderNotes() {
+  notes.replaceChildren(...(spec.notes || []).map((t) => {
+    const el = document.createElement("p");
+    el.textContent = t;
+    return el;
+  }));
+}
 
 // ---- protocol ---------------------------------------------------------------------------
 window.addEventListener("message", (msg) => {
@@ -347,6 +381,8 @@ window.addEventListener("message", (msg) => {
   event = Math.max(event, args.event || 0);
   decoded = spec.panels.map((p) => decodeArray(p.data));
   selection = spec.kind === "grid" ? new Set((spec.selected || []).map((rc) => rc.join(","))) : null;
+  renderButtons();
+  renderNotes();
   draw();
 });
 window.addEventListener("resize", draw);
