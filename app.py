@@ -12,8 +12,13 @@ import os
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 import streamlit as st  # noqa: E402
+import torch  # noqa: E402
 
+from diano.device import interactive_threads  # noqa: E402
 from diano.ui.widgets import sidebar  # noqa: E402
+
+# leave a core to the server's event loop (and a local browser): see interactive_threads
+torch.set_num_threads(interactive_threads())
 
 st.set_page_config(page_title="DIANO Explorer", page_icon="🌀", layout="wide")
 

@@ -47,6 +47,7 @@ from pathlib import Path
 
 import torch
 
+from diano.device import interactive_threads
 from diano.reporting import write_section
 
 REPO = Path(__file__).resolve().parents[1]
@@ -257,7 +258,7 @@ def browser_side(env: dict[str, str], edits: int) -> dict[str, list[float]]:
     from conftest import CHROMIUM_ARGS, free_port, start_server, stop_server
     from playwright.sync_api import sync_playwright
 
-    full_env = dict(os.environ, **env, OMP_NUM_THREADS="2")
+    full_env = dict(os.environ, **env)  # the app sets its own thread count
     port = free_port()
     proc = start_server(full_env, port)
     out: dict[str, list[float]] = {"edit": [], "page": [], "first": [], "last": []}
@@ -274,7 +275,7 @@ def browser_side(env: dict[str, str], edits: int) -> dict[str, list[float]]:
             page.evaluate(HOOK)
             grid = page.frame_locator('iframe[title="diano.ui.canvas.fieldcanvas"]').first
             for k in range(edits):
-                name = "apply" if k % 2 == 0 else "undo"
+                name = "undo" if k % 4 == 3 else "apply"  # 3 new latents to decode, 1 undo
                 n_titles = page.evaluate("() => window.__titles.length")
                 grid.get_by_role("button", name=name, exact=True).click()
                 page.wait_for_function(f"() => window.__titles.length > {n_titles}")
@@ -288,6 +289,9 @@ def browser_side(env: dict[str, str], edits: int) -> dict[str, list[float]]:
                     out["last"].append(got[-1] - t_click)
                 page.wait_for_timeout(150)
             # full-page rerun: the frame slider resets the editor, so its title changes too
+            n_titles = page.evaluate("() => window.__titles.length")
+            grid.get_by_role("button", name="reset", exact=True).click()
+            page.wait_for_function(f"() => window.__titles.length > {n_titles}")
             slider = page.locator('[data-testid="stSlider"]').filter(has_text="frame to edit")
             thumb = slider.get_by_role("slider").first
             for k in range(max(edits // 4, 5)):
@@ -377,7 +381,7 @@ def screenshots(env: dict[str, str], out: Path, width: int = 1100) -> list[Path]
 
     out.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    proc = start_server(dict(os.environ, **env, OMP_NUM_THREADS="2"), port)
+    proc = start_server(dict(os.environ, **env), port)
     saved = []
     try:
         with sync_playwright() as p:
@@ -460,11 +464,16 @@ def render(latency: dict, rows: list[dict], what: str, args: argparse.Namespace)
         f"CPU cores, torch {torch.__version__}, load average {os.getloadavg()[0]:.2f} at the "
         f"end; models: {what}. Browser: Debian chromium (headless, Playwright) on the Latent "
         "editor page; latency from the click on *apply* / *undo* to the moment the decoded "
-        "view has drawn its new title, both stamped inside the page with `performance.now()`. "
+        "view has drawn its new title, both stamped inside the page with `performance.now()`; "
+        "three clicks in four apply one more Gaussian bump (a new latent to decode), the "
+        "fourth undoes one. The app gives torch one core fewer than the machine has "
+        f"({interactive_threads()} thread(s) here, `diano.device.interactive_threads`), "
+        "leaving a core to the server's event loop and the browser. "
         "The edit view (latent grid with the edit buttons, decoded fields) is an `st.fragment` "
         "inside the tool widgets' fragment, so an edit reruns only the view: a click on a "
-        "button of the grid view is that component's value, and the rerun sends two columns "
-        "and two component specs. Both views are canvases (`diano/ui/frontend/fieldcanvas`), "
+        "button of the grid view is that component's value, and the rerun sends one element, "
+        "the component that draws the grid and the decoded fields side by side. Both views "
+        "are canvases (`diano/ui/frontend/fieldcanvas`), "
         "which draw in 2–6 ms where plotly took 150–250 ms; Streamlit's garbage collection "
         "after each run is off (`.streamlit/config.toml`), which had held the finished deltas "
         "on the server for 100–400 ms. The stages come from the page's websocket messages; "

@@ -2,7 +2,7 @@
 
 The latent editor redraws its figures on every edit; plotly needs 150–250 ms a figure for
 that in the browser, the canvas view a few milliseconds. :func:`show_canvas` draws a spec of
-:mod:`diano.viz.canvas`; on a grid spec it returns the user's last selection.
+:mod:`diano.viz.canvas`; when it holds a grid it returns the user's last action there.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ _component = components.declare_component("fieldcanvas", path=str(FRONTEND))
 
 
 def show_canvas(spec: dict, key: str, event: int = 0) -> dict | None:
-    """Draw ``spec`` (from :func:`diano.viz.canvas.panels_spec` or ``grid_spec``).
+    """Draw ``spec``, a view of :mod:`diano.viz.canvas`.
 
     Args:
-        spec: what to draw.
-        key: the widget key; the grid's selection is also in ``st.session_state[key]``.
-        event: the number of the last selection event the app has seen, so that a
+        spec: what to draw (from ``panels_spec``, ``grid_spec`` or ``views_spec``).
+        key: the widget key; the last action is also in ``st.session_state[key]``.
+        event: the number of the last event the app has seen, so that a
             remounted view keeps counting from there.
 
     Returns:
-        For a grid, ``{"cells": [[row, col], …], "event": n}`` after the user's first
-        click or box on it, else None.
+        For a view holding a grid, ``{"cells": [[row, col], …], "event": n, "action": a}``
+        after the user's first click, box or button press on it, else None.
     """
     return _component(spec=spec, event=int(event), key=key, default=None)

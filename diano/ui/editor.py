@@ -3,9 +3,10 @@
 The edit panel is an ``st.fragment``: a click inside it reruns only the panel (not the
 page), the model and the base latent come from caches, and the decoded field is computed
 once per new latent. The panel's two figures, the latent grid (cells picked by a click or a
-dragged box) and the decoded before / after / difference, are drawn by the canvas view
-(:mod:`diano.ui.canvas`), which redraws in milliseconds where plotly takes 150–250 ms; the
-slower views below keep plotly.
+dragged box, with the edit buttons above it) and the decoded before / after / difference,
+are drawn side by side by one canvas view (:mod:`diano.ui.canvas`), which redraws in
+milliseconds where plotly takes 150–250 ms; a button press is that view's value, so an edit
+reruns one element. The slower views below keep plotly.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from diano.ui.state import EditorState, page_state
 from diano.ui.views import coords, latent_grid, length_unit
 from diano.ui.widgets import guarded, show, units
 from diano.viz import Panel, latent_vs_truth_figure, panel_figure, saliency_figure
-from diano.viz.canvas import Button, grid_spec, panels_spec
+from diano.viz.canvas import Button, grid_spec, panels_spec, views_spec
 
 TOOLS = ("Gaussian bump", "set region", "scale region", "Fourier modes")
 #: cells along the longer side of the live decoded field (the decoder emits any grid)
@@ -248,44 +249,41 @@ def _edit_view(
     shape, (x_out, y_out) = output_grid(case, full)
     before = decode(loaded, state.base, shape)[0]
     after = decode(loaded, shown, shape)[0]
-    left, right = st.columns([1, 1.8])
-    with left:
-        spec = grid_spec(
-            shown[0, 0].numpy(),
-            grid,
-            limits=(-2.0 * scale, 2.0 * scale),
-            selected=state.selected,
-            region=region,
-            markers=markers,
-            length_unit=length_unit(case),
-            title="latent z (editable)",
-            height=420,
-            buttons=_buttons(state, pending),
-            notes=notes,
-        )
-        show_canvas(spec, key="editor_grid", event=state.last_event)
-    with right:
-        n = len(state.history.applied)
-        title = f"decoded field · {n} edit(s) in effect · action {state.applied}"
-        if previewing:
-            title += " · previewing the tool"
-        panels = [
+    n = len(state.history.applied)
+    title = f"decoded field · {n} edit(s) in effect · action {state.applied}"
+    if previewing:
+        title += " · previewing the tool"
+    grid_view = grid_spec(
+        shown[0, 0].numpy(),
+        grid,
+        limits=(-2.0 * scale, 2.0 * scale),
+        selected=state.selected,
+        region=region,
+        markers=markers,
+        length_unit=length_unit(case),
+        title="latent z (editable)",
+        height=420,
+        buttons=_buttons(state, pending),
+        notes=notes,
+    )
+    decoded_view = panels_spec(
+        [
             Panel("before (encoded truth)", before, x_out, y_out),
             Panel("after the edits", after, x_out, y_out),
             Panel("difference after − before", after - before, x_out, y_out),
-        ]
-        spec = panels_spec(
-            panels,
-            units=units(loaded.model.config.in_channels[0]),
-            length_unit=length_unit(case),
-            height=420,
-            title=title,
-            notes=[
-                "The model decodes the edited latent; the difference shows what the edits did "
-                "to the field. Before, after and difference share one colour scale."
-            ],
-        )
-        show_canvas(spec, key="editor_decoded")
+        ],
+        units=units(loaded.model.config.in_channels[0]),
+        length_unit=length_unit(case),
+        height=420,
+        title=title,
+        notes=[
+            "The model decodes the edited latent; the difference shows what the edits did "
+            "to the field. Before, after and difference share one colour scale."
+        ],
+    )
+    # one component for both: the rerun sends one element
+    spec = views_spec([grid_view, decoded_view], widths=[1, 1.8])
+    show_canvas(spec, key="editor_grid", event=state.last_event)
 
 
 def _saliency_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:

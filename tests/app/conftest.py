@@ -122,14 +122,16 @@ def geometric_app(geometric_dirs, make_app) -> AppTest:
 
 
 def canvas_specs(at: AppTest) -> list[dict]:
-    """The canvas views on the page (the latent editor's fast figures), as their specs."""
+    """The canvas views on the page (the latent editor's fast figures), as their specs; views
+    side by side in one component are listed one by one."""
     import json
 
-    return [
+    specs = [
         json.loads(el.proto.json_args)["spec"]
         for el in at.get("component_instance")
         if el.proto.component_name.endswith("fieldcanvas")
     ]
+    return [view for spec in specs for view in spec.get("views", [spec])]
 
 
 def canvas_notes(at: AppTest) -> list[str]:

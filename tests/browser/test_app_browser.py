@@ -95,20 +95,22 @@ def wait_canvas_title(page, text: str) -> None:
 
 
 def canvas_not_blank(page, title_part: str) -> bool:
-    """Whether the canvas view whose title holds ``title_part`` has drawn coloured pixels."""
+    """Whether the canvas whose title holds ``title_part`` has drawn coloured pixels."""
     return page.evaluate(
         """(part) => {
           for (const f of document.querySelectorAll('iframe')) {
             const d = f.contentDocument;
-            if (!d || !(d.body.dataset.title || '').includes(part)) continue;
-            const c = d.querySelector('canvas');
-            const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            let coloured = 0;
-            for (let i = 0; i < px.length; i += 4) {
-              const hi = Math.max(px[i], px[i + 1], px[i + 2]);
-              if (hi - Math.min(px[i], px[i + 1], px[i + 2]) > 40) coloured++;
+            if (!d) continue;
+            for (const c of d.querySelectorAll('canvas')) {
+              if (!(c.getAttribute('aria-label') || '').includes(part)) continue;
+              const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+              let coloured = 0;
+              for (let i = 0; i < px.length; i += 4) {
+                const hi = Math.max(px[i], px[i + 1], px[i + 2]);
+                if (hi - Math.min(px[i], px[i + 1], px[i + 2]) > 40) coloured++;
+              }
+              return coloured > 1000;
             }
-            return coloured > 1000;
           }
           return false;
         }""",
@@ -117,7 +119,8 @@ def canvas_not_blank(page, title_part: str) -> bool:
 
 
 def grid_view(page):
-    """The latent editor's grid view (the first canvas component): its buttons and notes."""
+    """The latent editor's canvas component: the grid with its buttons and notes, and the
+    decoded fields."""
     return page.frame_locator('iframe[title="diano.ui.canvas.fieldcanvas"]').first
 
 
@@ -182,7 +185,7 @@ def test_box_select_cells_and_scale_them(page, app_url: str) -> None:
     wait_canvas_title(page, "latent z")
     # the grid view's canvas: the grid fills most of its width, below its title
     grid = grid_view(page)
-    box = grid.locator("canvas").bounding_box()
+    box = grid.locator("canvas").first.bounding_box()
     x0, y0 = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.3
     page.mouse.move(x0, y0)
     page.mouse.down()

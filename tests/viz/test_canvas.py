@@ -9,7 +9,14 @@ import pytest
 
 from diano.latent_edit import LatentGrid
 from diano.viz import Panel
-from diano.viz.canvas import MISSING, decode_array, encode_array, grid_spec, panels_spec
+from diano.viz.canvas import (
+    MISSING,
+    decode_array,
+    encode_array,
+    grid_spec,
+    panels_spec,
+    views_spec,
+)
 from diano.viz.fields import group_limits
 from diano.viz.style import LATENT_SCALE
 
@@ -127,3 +134,21 @@ def test_grid_spec_carries_its_buttons_and_notes() -> None:
     x = np.linspace(-2, 6, 16)
     row = panels_spec([Panel("f", np.zeros((16, 16)), x, x)], notes=["shared scale"])
     assert row["notes"] == ["shared scale"]
+
+
+def test_views_spec_puts_views_side_by_side_with_one_grid_at_most() -> None:
+    x = np.linspace(-2, 6, 16)
+    row = panels_spec([Panel("f", np.zeros((16, 16)), x, x)])
+    grid = grid_spec(RNG.standard_normal(GRID.shape), GRID)
+    spec = views_spec([grid, row], widths=[1, 1.8])
+    assert spec["kind"] == "views" and spec["widths"] == [1.0, 1.8]
+    assert [v["kind"] for v in spec["views"]] == ["grid", "panels"]
+    assert views_spec([row, row])["widths"] == [1.0, 1.0]
+    with pytest.raises(ValueError, match="one grid"):
+        views_spec([grid, grid])
+    with pytest.raises(ValueError, match="width"):
+        views_spec([grid, row], widths=[1])
+    with pytest.raises(ValueError, match="width"):
+        views_spec([])
+    with pytest.raises(ValueError, match="panels_spec or grid_spec"):
+        views_spec([spec])
