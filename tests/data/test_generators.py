@@ -382,3 +382,23 @@ def test_coronary_samples_load_and_pass_validation() -> None:
         ratios = data.attrs["checks"]["flux_ratios"]
         assert max(abs(r - 1) for r in ratios) < 0.01
         assert data.attrs["checks"]["max_lattice_speed"] < 0.15
+
+
+def test_coronary_table_is_made_from_the_files() -> None:
+    """``scripts/coronary_table.py`` (the table of docs/data.md) on the committed samples."""
+    import importlib.util
+
+    from diano.data import samples_dir
+
+    spec = importlib.util.spec_from_file_location(
+        "coronary_table", Path(__file__).parents[2] / "scripts" / "coronary_table.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.read(samples_dir())
+    assert [r["name"] for r in rows] == [f"coronary3d_{i:04d}" for i in range(180, 186)]
+    assert all(r["split"] == "heldout" and r["flux"] < 0.01 and r["speed"] < 0.15 for r in rows)
+    text = module.table(rows, expected=6)
+    assert "(6 files: 0 train, 6 held out)." in text and "were generated" not in text
+    assert "| severity s |" in text and "Centrelines:" in text
+    assert "**6 of the 200 samples were generated.**" in module.table(rows, expected=200)
