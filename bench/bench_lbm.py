@@ -1,7 +1,8 @@
 """Lattice-Boltzmann generator throughput (MLUPS, compiled and eager) and time per data set.
 
 For each generator lattice (cylinder2d 512×256 with sponge, stenosis2d 768×66 with sponges,
-coronary3d 88×32×32: the 64-plane vessel of sample 0 with its straight end sections) the step is timed compiled (``torch.compile``) and eager, on the CPU with
+coronary3d 88×32×32: the 64-plane vessel of sample 0 with its straight end sections) the
+step is timed compiled (``torch.compile``) and eager, on the CPU with
 ``torch.set_num_threads(--threads)`` and on CUDA when present. MLUPS = million lattice-node
 updates per second; compile time is the first call. The time per data set is
 (a) measured: the sum of the ``wall_seconds`` attributes of the generated files found in the
@@ -146,7 +147,8 @@ def set_steps(name: str) -> int:
 
 
 def measured_set(name: str) -> tuple[int, float, float]:
-    """Files in the data cache for ``name``, their summed ``wall_seconds`` and lattice steps (coronary)."""
+    """Files in the data cache for ``name``, their summed ``wall_seconds`` and lattice steps
+    (coronary)."""
     from diano.data.io import data_dir, read_info
 
     folder = data_dir(name)
@@ -169,7 +171,8 @@ def render(
         f"{os.cpu_count()} cores, torch {torch.__version__}, diano {__version__}, "
         f"`torch.set_num_threads({args.threads})`, load average {load[0]:.2f} at the start (the "
         "machine is shared, so rates are lower bounds). Step = collision, boundaries and streaming "
-        f"of the generator's lattice; about {args.seconds:g} s of steps after the first (compiling) call.",
+        f"of the generator's lattice; about {args.seconds:g} s of steps after the first "
+        "(compiling) call.",
         "",
         "| lattice | device | mode | nodes | first call (s) | steps/s | MLUPS |",
         "|---|---|---|---:|---:|---:|---:|",
@@ -177,15 +180,15 @@ def render(
     for r in rows:
         mode = "compiled" if r["compiled"] else "eager"
         lines.append(
-            f"| {r['name']} {r['lattice']} | {r['device']} | {mode} | {r['nodes']:,} | {r['first']:.1f} | "
-            f"{r['steps_per_s']:.0f} | {r['mlups']:.1f} |"
+            f"| {r['name']} {r['lattice']} | {r['device']} | {mode} | {r['nodes']:,} | "
+            f"{r['first']:.1f} | {r['steps_per_s']:.0f} | {r['mlups']:.1f} |"
         )
     lines += [
         "",
-        "Time per full data set on the CPU (`diano generate <benchmark>`): *measured* is the sum of "
-        "the `wall_seconds` attributes of the files in the data cache (blank when the set is not "
-        "there), *estimated* is the set's lattice steps at the compiled rate above (coronary: the "
-        "measured mean steps per sample × 200).",
+        "Time per full data set on the CPU (`diano generate <benchmark>`): *measured* is the sum "
+        "of the `wall_seconds` attributes of the files in the data cache (blank when the set is "
+        "not there), *estimated* is the set's lattice steps at the compiled rate above "
+        "(coronary: the measured mean steps per sample × 200).",
         "",
         "| set | files | measured (min) | estimated (min) |",
         "|---|---:|---:|---:|",
@@ -219,10 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                     "device": device,
                 }
                 rows.append(row)
-                print(
-                    f"{name} {device} {'compiled' if row['compiled'] else 'eager'}: {row['mlups']:.1f} MLUPS",
-                    flush=True,
-                )
+                mode = "compiled" if row["compiled"] else "eager"
+                print(f"{name} {device} {mode}: {row['mlups']:.1f} MLUPS", flush=True)
     sets = []
     for name in args.lattices:
         rate = next(

@@ -14,7 +14,9 @@ def test_write_section_creates_replaces_and_appends(tmp_path: Path) -> None:
     assert doc.read_text() == f"# Benchmarks\n\n{begin}\n## A\n\nfirst\n{end}\n"
 
     # text around the section and another script's section survive a rewrite
-    doc.write_text(doc.read_text().replace("# Benchmarks\n", "# Benchmarks\n\nIntro.\n") + "\nOutro.\n")
+    doc.write_text(
+        doc.read_text().replace("# Benchmarks\n", "# Benchmarks\n\nIntro.\n") + "\nOutro.\n"
+    )
     write_section(doc, "b", "## B")
     write_section(doc, "a", "## A\n\nsecond")
     text = doc.read_text()

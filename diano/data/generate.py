@@ -8,8 +8,8 @@ Files go to ``diano.data.io.data_dir(<benchmark>)`` (``$DIANO_DATA_DIR`` or the 
 ``--quick`` sets go to its ``quick/`` sub-folder), one HDF5 file per case, plus a sha256
 ``manifest.json``. Existing files are kept and skipped (so an interrupted run resumes)
 unless ``--force``. A case that fails its checks leaves no file; the others go on, and the
-run ends by listing the failures with exit status 1. ``--samples`` writes the small float16 samples committed under
-``data/samples/`` from an already generated set.
+run ends by listing the failures with exit status 1. ``--samples`` writes the small float16
+samples committed under ``data/samples/`` from an already generated set.
 """
 
 from __future__ import annotations
@@ -100,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     todo = [c for c in configs if not _done(out / f"{c.name}.h5", args.force)]
     print(
-        f"{args.benchmark}: {len(configs)} cases in {out}; {len(configs) - len(todo)} already there, "
-        f"{len(todo)} to make"
+        f"{args.benchmark}: {len(configs)} cases in {out}; "
+        f"{len(configs) - len(todo)} already there, {len(todo)} to make"
     )
     options = {"device": args.device, "overwrite": args.force, "compile": not args.eager}
     failed: list[str] = []

@@ -36,8 +36,12 @@ PAPER_VORTICITY_SCALE = 4.4
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", choices=("cache", "samples"), default="cache", help="held-out data")
-    parser.add_argument("--ablation", type=Path, nargs="*", default=[], help="folders of ablation checkpoints")
+    parser.add_argument(
+        "--source", choices=("cache", "samples"), default="cache", help="held-out data"
+    )
+    parser.add_argument(
+        "--ablation", type=Path, nargs="*", default=[], help="folders of ablation checkpoints"
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/results.md"), help="markdown report")
     parser.add_argument("--json", type=Path, default=Path("docs/results.json"), help="JSON results")
     parser.add_argument("--img", type=Path, default=Path("docs/img"), help="folder of the figures")
@@ -48,7 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # -- scoring ----------------------------------------------------------------------------
 @torch.no_grad()
-def noise_robustness(model: Any, flow: Any, device: torch.device, levels: tuple[float, ...] = NOISE_LEVELS, n: int = 16, seed: int = 0) -> dict[str, float]:
+def noise_robustness(
+    model: Any,
+    flow: Any,
+    device: torch.device,
+    levels: tuple[float, ...] = NOISE_LEVELS,
+    n: int = 16,
+    seed: int = 0,
+) -> dict[str, float]:
     """Error of the model's main output when Gaussian noise of ``level × std`` is added to
     its input (reconstruction for static, one step for marching models, the map)."""
     from diano.evaluation.scores import _tensor
@@ -57,7 +68,11 @@ def noise_robustness(model: Any, flow: Any, device: torch.device, levels: tuple[
 
     g = torch.Generator().manual_seed(seed)
     u, mask = _tensor(flow, model.config.in_channels, device)
-    idx = torch.linspace(0, u.shape[0] - 2 if u.shape[0] > 1 else 0, min(n, u.shape[0])).round().long()
+    idx = (
+        torch.linspace(0, u.shape[0] - 2 if u.shape[0] > 1 else 0, min(n, u.shape[0]))
+        .round()
+        .long()
+    )
     x = u[idx]
     std = x.flatten(2).std(-1).mean(0).view(1, -1, *([1] * (x.dim() - 2)))
     out: dict[str, float] = {}
@@ -94,17 +109,23 @@ def spectra(model: Any, flow: Any, device: torch.device, n: int = 8) -> dict[str
     pooled = pool_to(x[:, :1], tuple(z.shape[2:]), mask[0, 0])
     k_p, e_p = radial_energy_spectrum(pooled, ndim=z.dim() - 2)
     k_hi = max(3.0, float(k_z[-1]) * 0.7)
+
+    def mean_spectrum(e: torch.Tensor) -> np.ndarray:
+        return e.reshape(-1, e.shape[-1]).mean(0).cpu().numpy()
+
     return {
-        "k_truth": k_t.cpu().numpy(), "E_truth": e_t.reshape(-1, e_t.shape[-1]).mean(0).cpu().numpy(),
-        "k_latent": k_z.cpu().numpy(), "E_latent": e_z.reshape(-1, e_z.shape[-1]).mean(0).cpu().numpy(),
-        "E_pooled": e_p.reshape(-1, e_p.shape[-1]).mean(0).cpu().numpy(),
+        "k_truth": k_t.cpu().numpy(), "E_truth": mean_spectrum(e_t),
+        "k_latent": k_z.cpu().numpy(), "E_latent": mean_spectrum(e_z),
+        "E_pooled": mean_spectrum(e_p),
         "slope_truth": spectrum_slope(k_t, e_t, (2.0, k_hi)),
         "slope_latent": spectrum_slope(k_z, e_z, (2.0, k_hi)),
         "slope_pooled": spectrum_slope(k_p, e_p, (2.0, k_hi)),
     }  # fmt: skip
 
 
-def score_checkpoint(path: Path, cases: list[Any], device: torch.device, starts: int) -> dict[str, Any]:
+def score_checkpoint(
+    path: Path, cases: list[Any], device: torch.device, starts: int
+) -> dict[str, Any]:
     """Everything the report shows for one checkpoint."""
     from diano.checkpoints import load_checkpoint
     from diano.evaluation.protocols import evaluate_cases
@@ -127,7 +148,9 @@ def score_checkpoint(path: Path, cases: list[Any], device: torch.device, starts:
         "sha256": info.sha256,
     }
     marching = model.scenario in ("temporal", "geometric")
-    scored = evaluate_cases(model, cases, device, reencode=marching, n_starts=starts, curves=marching)
+    scored = evaluate_cases(
+        model, cases, device, reencode=marching, n_starts=starts, curves=marching
+    )
     result["scores"] = scored
     first = cases[0]
     result["noise"] = noise_robustness(model, first, device)
@@ -151,6 +174,16 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _row(*cells: Any) -> str:
+    """One markdown table row."""
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _header(*names: str) -> list[str]:
+    """A markdown table header and its rule (first column left, the rest left too)."""
+    return [_row(*names), "|" + "---|" * len(names)]
+
+
 def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
     """Rollout curves per benchmark and latent spectra; returns the image paths written."""
     import matplotlib
@@ -162,17 +195,30 @@ def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
     written = []
     benchmarks = sorted({r["benchmark"] for r in results})
     for bench in benchmarks:
-        rows = [r for r in results if r["benchmark"] == bench and r["scenario"] in ("temporal", "geometric")]
+        rows = [
+            r
+            for r in results
+            if r["benchmark"] == bench and r["scenario"] in ("temporal", "geometric")
+        ]
         if rows:
             cases = sorted(rows[0]["scores"]["cases"])
             fig, axes = plt.subplots(1, len(cases), figsize=(5 * len(cases), 3.6), squeeze=False)
             for ax, case in zip(axes[0], cases, strict=True):
                 for r in rows:
                     c = r["scores"]["cases"][case]
-                    label = f"{r['model']}-{r['preset'] or 'default'}" if r.get("ablation") else r["model"]
+                    label = (
+                        f"{r['model']}-{r['preset'] or 'default'}"
+                        if r.get("ablation")
+                        else r["model"]
+                    )
                     line = ax.plot(c["curve"]["model"], label=f"{label} latent-only")[0]
                     if "curve_reencoded" in c:
-                        ax.plot(c["curve_reencoded"], ls=":", color=line.get_color(), label=f"{label} re-encoded")
+                        ax.plot(
+                            c["curve_reencoded"],
+                            ls=":",
+                            color=line.get_color(),
+                            label=f"{label} re-encoded",
+                        )
                 c = rows[0]["scores"]["cases"][case]
                 ax.plot(c["curve"]["persistence"], color="grey", ls="--", label="persistence")
                 ax.plot(c["curve"]["time_mean"], color="black", ls="-.", label="time-mean field")
@@ -187,7 +233,11 @@ def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
             fig.savefig(path, dpi=90)
             plt.close(fig)
             written.append(str(path))
-        spec = [r for r in results if r["benchmark"] == bench and r.get("spectra") and not r.get("ablation")]
+        spec = [
+            r
+            for r in results
+            if r["benchmark"] == bench and r.get("spectra") and not r.get("ablation")
+        ]
         if spec:
             fig, ax = plt.subplots(figsize=(5, 3.6))
             s0 = spec[0]["spectra"]
@@ -196,9 +246,19 @@ def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
             for r in spec:
                 s = r["spectra"]
                 kz, ez = np.asarray(s["k_latent"]), np.asarray(s["E_latent"])
-                ax.loglog(kz, ez / ez.sum(), label=f"{r['model']}-{r['scenario']} latent (slope {s['slope_latent']:.2f})")
+                ax.loglog(
+                    kz,
+                    ez / ez.sum(),
+                    label=f"{r['model']}-{r['scenario']} latent (slope {s['slope_latent']:.2f})",
+                )
             ep = np.asarray(s0["E_pooled"])
-            ax.loglog(np.asarray(s0["k_latent"]), ep / ep.sum(), ls="--", color="grey", label=f"pooled truth (slope {s0['slope_pooled']:.2f})")
+            ax.loglog(
+                np.asarray(s0["k_latent"]),
+                ep / ep.sum(),
+                ls="--",
+                color="grey",
+                label=f"pooled truth (slope {s0['slope_pooled']:.2f})",
+            )
             ref = (k / k[1]) ** -3.0 * (e[1] / e.sum())
             ax.loglog(k, ref, ls=":", color="red", label="k^-3")
             ax.set(xlabel="k (modes per box)", ylabel="E(k) / ΣE", title=f"{bench}: energy spectra")
@@ -214,53 +274,91 @@ def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
 def markdown(results: list[dict[str, Any]], source: str, images: list[str], out: Path) -> str:
     """The tables of the report (the text between the markers)."""
     lines = [f"Held-out data: `{source}`. Errors are relative L2 over fluid cells.", ""]
-    lines += ["### Models", "", "| benchmark | model | scenario | parameters | latent | compression | train min | error | MSE (paper units) | latent corr. |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "### Models",
+        "",
+        *_header(
+            "benchmark", "model", "scenario", "parameters", "latent", "compression",
+            "train min", "error", "MSE (paper units)", "latent corr.",
+        ),
+    ]  # fmt: skip
     for r in [r for r in results if not r.get("ablation")]:
         mean = r["scores"]["mean"]
         err = mean.get("rel_l2", mean.get("reconstruction"))
         mse = r.get("mse_paper")
         corr = mean.get("latent_corr", (mean.get("latent_corr_wake") or {}).get("0T"))
         lines.append(
-            f"| {r['benchmark']} | {r['model']} | {r['scenario']} | {r['n_parameters']:,} | "
-            f"{'×'.join(map(str, r['latent_shape']))} | {_fmt(r['compression_ratio'])} | {_fmt(r['train_minutes'])} | "
-            f"{_fmt(err)} | {_fmt(mse)} | {_fmt(corr)} |"
-        )
+            _row(
+                r["benchmark"], r["model"], r["scenario"], f"{r['n_parameters']:,}",
+                "×".join(map(str, r["latent_shape"])), _fmt(r["compression_ratio"]),
+                _fmt(r["train_minutes"]), _fmt(err), _fmt(mse), _fmt(corr),
+            )
+        )  # fmt: skip
     march = [r for r in results if r["scenario"] in ("temporal", "geometric")]
     if march:
         lines += ["", "### Rollouts (mean over held-out cases and starts)", ""]
-        lines += ["| model | preset | K trained | one step | 0.1T | 0.5T | 1T | 2T | re-encoded 1T | corr. wake 0 / 1T | corr. box 0 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += _header(
+            "model", "preset", "K trained", "one step", "0.1T", "0.5T", "1T", "2T",
+            "re-encoded 1T", "corr. wake 0 / 1T", "corr. box 0",
+        )  # fmt: skip
         for r in march:
             m = r["scores"]["mean"]
             model = m.get("model", {})
             wake, box = m.get("latent_corr_wake", {}), m.get("latent_corr_box", {})
             lines.append(
-                f"| {r['model']} ({r['benchmark']}) | {r['preset'] or 'default'} | {r['trained_horizon']} | {_fmt(m.get('one_step'))} | "
-                + " | ".join(_fmt(model.get(k)) for k in ("0.1T", "0.5T", "1T", "2T"))
-                + f" | {_fmt(m.get('reencoded', {}).get('1T'))} | {_fmt(wake.get('0T'))} / {_fmt(wake.get('1T'))} | {_fmt(box.get('0T'))} |"
-            )
+                _row(
+                    f"{r['model']} ({r['benchmark']})", r["preset"] or "default",
+                    r["trained_horizon"], _fmt(m.get("one_step")),
+                    *(_fmt(model.get(k)) for k in ("0.1T", "0.5T", "1T", "2T")),
+                    _fmt(m.get("reencoded", {}).get("1T")),
+                    f"{_fmt(wake.get('0T'))} / {_fmt(wake.get('1T'))}", _fmt(box.get("0T")),
+                )
+            )  # fmt: skip
         ref = march[0]["scores"]["mean"]
         for name in ("persistence", "time_mean"):
             vals = ref.get(name, {})
-            lines.append(f"| {name.replace('_', '-')} | | | | " + " | ".join(_fmt(vals.get(k)) for k in ("0.1T", "0.5T", "1T", "2T")) + " | | | |")
+            lines.append(
+                f"| {name.replace('_', '-')} | | | | "
+                + " | ".join(_fmt(vals.get(k)) for k in ("0.1T", "0.5T", "1T", "2T"))
+                + " | | | |"
+            )
     edits = [r for r in results if r.get("edit")]
     if edits:
         lines += ["", "### Latent vortex edit (bump at x = 2 D on the axis; decoded response)", ""]
-        lines += ["| model | preset | bump σ | sign | offset at 0 / 40 steps (cells) | locality (2 cells) | speed / latent speed (U∞) |", "|---|---|---|---|---|---|---|"]
+        lines += _header(
+            "model", "preset", "bump σ", "sign", "offset at 0 / 40 steps (cells)",
+            "locality (2 cells)", "speed / latent speed (U∞)",
+        )  # fmt: skip
         for r in edits:
             for size, e in r["edit"].items():
                 lines.append(
-                    f"| {r['model']} | {r['preset'] or 'default'} | {size} | {_fmt(e.get('sign'))} | "
-                    f"{_fmt(e['offset_cells'][0])} / {_fmt(e['offset_cells'][-1])} | {_fmt(min(e['locality']))} | "
-                    f"{_fmt(e['speed'])} / {_fmt(e['expected_speed'])} |"
-                )
-    lines += ["", "### Noise robustness (error at Gaussian input noise, fraction of the field's std)", ""]
+                    _row(
+                        r["model"], r["preset"] or "default", size, _fmt(e.get("sign")),
+                        f"{_fmt(e['offset_cells'][0])} / {_fmt(e['offset_cells'][-1])}",
+                        _fmt(min(e["locality"])),
+                        f"{_fmt(e['speed'])} / {_fmt(e['expected_speed'])}",
+                    )
+                )  # fmt: skip
+    lines += [
+        "",
+        "### Noise robustness (error at Gaussian input noise, fraction of the field's std)",
+        "",
+    ]
     levels = [f"{x:.0%}" for x in NOISE_LEVELS]
     lines += ["| model | " + " | ".join(levels) + " |", "|---" * (len(levels) + 1) + "|"]
     for r in [r for r in results if not r.get("ablation")]:
-        lines.append(f"| {r['benchmark']} {r['model']}-{r['scenario']} | " + " | ".join(_fmt(r["noise"].get(x)) for x in levels) + " |")
+        lines.append(
+            f"| {r['benchmark']} {r['model']}-{r['scenario']} | "
+            + " | ".join(_fmt(r["noise"].get(x)) for x in levels)
+            + " |"
+        )
     lines += ["", "### Figures", ""]
     for path in images:
-        rel = Path(path).resolve().relative_to(out.resolve().parent) if out.resolve().parent in Path(path).resolve().parents else Path(path)
+        rel = (
+            Path(path).resolve().relative_to(out.resolve().parent)
+            if out.resolve().parent in Path(path).resolve().parents
+            else Path(path)
+        )
         lines.append(f"![{Path(path).stem}]({rel.as_posix()})")
     return "\n".join(lines) + "\n"
 
@@ -282,7 +380,9 @@ def run(args: argparse.Namespace) -> int:
     for folder in args.ablation:
         paths += [(p, True) for p in sorted(Path(folder).rglob("*.safetensors"))]
     if not paths:
-        raise DataError("no checkpoints to evaluate: the manifest is empty and no --ablation folder has any")
+        raise DataError(
+            "no checkpoints to evaluate: the manifest is empty and no --ablation folder has any"
+        )
     cache: dict[str, list[Any]] = {}
     results = []
     for path, ablation in paths:
@@ -299,13 +399,22 @@ def run(args: argparse.Namespace) -> int:
         err = mean.get("rel_l2", mean.get("reconstruction"))
         if err is not None and bench == "cylinder2d":
             # MSE in the paper's units (vorticity / 4.4) from rel-L2 and the truth's energy
-            e2 = float(np.mean([np.mean(np.asarray(c.fields[:, 0], dtype=np.float64) ** 2) for c in cache[bench]]))
+            e2 = float(
+                np.mean(
+                    [
+                        np.mean(np.asarray(c.fields[:, 0], dtype=np.float64) ** 2)
+                        for c in cache[bench]
+                    ]
+                )
+            )
             result["mse_paper"] = err**2 * e2 / PAPER_VORTICITY_SCALE**2
         results.append(summary(result))
     images = _plots(results, args.img)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     slim = [{k: v for k, v in r.items() if k != "spectra"} for r in results]
     args.json.write_text(json.dumps(slim, indent=1))
-    write_section(args.out, "evaluate", markdown(results, args.source, images, args.out), title="# Results")
+    write_section(
+        args.out, "evaluate", markdown(results, args.source, images, args.out), title="# Results"
+    )
     print(f"wrote {args.out}, {args.json} and {len(images)} figures")
     return 0

@@ -90,7 +90,13 @@ def vortex_edit_response(
             advection_speed = float(pde.velocity[0]) * pde.dt * length / box / dt
     fluid = np.asarray(flow.mask, dtype=bool)
     shape = tuple(u.shape[2:])
-    out: dict[str, Any] = {"steps": [], "centroid_x": [], "centroid_y": [], "offset_cells": [], "locality": []}
+    out: dict[str, Any] = {
+        "steps": [],
+        "centroid_x": [],
+        "centroid_y": [],
+        "offset_cells": [],
+        "locality": [],
+    }
     a, b = z, z_edit
     done = 0
     for k in sorted(steps):
@@ -108,7 +114,9 @@ def vortex_edit_response(
         out["offset_cells"].append(float(np.hypot((cx - expected_x) / hx, (cy - y0) / hy)))
         out["locality"].append(float(w[near].sum() / max(w.sum(), 1e-30)))
         if k == 0:
-            b0 = GaussianBump(x0, y0, radius=bump_cells * hx, amplitude=1.0).apply(torch.zeros(1, 1, *shape), LatentGrid.from_coords(shape, x, y))
+            b0 = GaussianBump(x0, y0, radius=bump_cells * hx, amplitude=1.0).apply(
+                torch.zeros(1, 1, *shape), LatentGrid.from_coords(shape, x, y)
+            )
             out["sign"] = float(pearson(torch.as_tensor(du)[None], b0[0, 0][None]))
     times = dt * np.asarray(out["steps"], dtype=np.float64)
     xs = np.asarray(out["centroid_x"])

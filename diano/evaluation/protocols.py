@@ -140,6 +140,10 @@ def _mean(results: list[dict[str, Any]]) -> dict[str, Any]:
         values = [r.get(key) for r in results]
         if isinstance(first, dict):
             out[key] = _mean([v for v in values if isinstance(v, dict)])
-        elif isinstance(first, (int, float)) and not isinstance(first, bool) and key not in ("horizon",):
+        elif (
+            isinstance(first, (int, float))
+            and not isinstance(first, bool)
+            and key not in ("horizon",)
+        ):
             out[key] = float(np.mean([float(v) for v in values if v is not None]))
     return out

@@ -30,7 +30,9 @@ def _tensor(flow: FlowData, channels: Sequence[str], device: torch.device) -> tu
 
 
 @torch.no_grad()
-def reconstruction(model: LatentModel, flow: FlowData, device: torch.device, batch: int = 16) -> dict[str, float]:
+def reconstruction(
+    model: LatentModel, flow: FlowData, device: torch.device, batch: int = 16
+) -> dict[str, float]:
     """Mean rel-L2 of ``D(E(u))`` over the snapshots of ``flow``, and the mean latent
     correlation with the pooled input (latent grids only)."""
     u, mask = _tensor(flow, model.config.in_channels, device)
@@ -70,7 +72,9 @@ def rollout_curve(
     u, mask = _tensor(flow, channels, device)
     starts = [s for s in starts if s + n_steps < u.shape[0]]
     if not starts:
-        raise ValueError(f"{flow.case_id}: no start leaves {n_steps} steps in {u.shape[0]} snapshots")
+        raise ValueError(
+            f"{flow.case_id}: no start leaves {n_steps} steps in {u.shape[0]} snapshots"
+        )
     truth = torch.stack([u[s : s + n_steps + 1] for s in starts])  # (B, T+1, C, *S)
     mean_field = u.mean(0, keepdim=True)[None]  # (1, 1, C, *S)
     shape = tuple(u.shape[2:])
@@ -81,7 +85,9 @@ def rollout_curve(
 
     def correlate(z: Tensor, n: int) -> None:
         for name, region in regions.items():
-            corr[name].append(latent_correlation(z[:, :1], truth[:, n, :1], region=region, mask=mask))
+            corr[name].append(
+                latent_correlation(z[:, :1], truth[:, n, :1], region=region, mask=mask)
+            )
 
     if grid_latent:
         correlate(z, 0)
@@ -107,7 +113,9 @@ def rollout_curve(
 
 
 @torch.no_grad()
-def map_scores(model: LatentModel, cases: Sequence[FlowData], device: torch.device) -> dict[str, float]:
+def map_scores(
+    model: LatentModel, cases: Sequence[FlowData], device: torch.device
+) -> dict[str, float]:
     """Mean rel-L2 of the many-to-one map over the snapshots of ``cases``."""
     errs = []
     for flow in cases:

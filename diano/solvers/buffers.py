@@ -23,8 +23,9 @@ class OperatorModule(nn.Module):
         self._masters: dict[str, Tensor] = {}
         self._cast_cache: dict[tuple[str, torch.dtype, torch.device], Tensor] = {}
 
-    def _register_operator(self, name: str, master: Tensor, dtype: torch.dtype,
-                           device: torch.device | str | None) -> None:
+    def _register_operator(
+        self, name: str, master: Tensor, dtype: torch.dtype, device: torch.device | str | None
+    ) -> None:
         master = master.detach().to("cpu", torch.float64)
         self._masters[name] = master
         self.register_buffer(name, master.to(dtype=dtype, device=device), persistent=False)

@@ -106,8 +106,7 @@ def pcg(
         rz = torch.where(ok, rz_new, rz)
     converged = bool((_norm(r) <= threshold).all())
     res = relative_residual(apply_a, x, b)
-    info = SolveInfo("cg", iterations, float(res.max()), converged,
-                     tuple(float(v) for v in res))
+    info = SolveInfo("cg", iterations, float(res.max()), converged, tuple(float(v) for v in res))
     return x, info
 
 

@@ -137,8 +137,9 @@ class AdvectionDiffusionNd(OperatorModule):
         """Current viscosity, ``(B', C')``."""
         return torch.exp(self.log_nu) if self.learnable else self.nu_value
 
-    def coordinates(self, dtype: torch.dtype = torch.float32,
-                    device: torch.device | str | None = None) -> tuple[Tensor, ...]:
+    def coordinates(
+        self, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+    ) -> tuple[Tensor, ...]:
         """Cell-centre coordinates ``(j + 1/2)·h`` per axis, in tensor order (..., y, x)."""
         return tuple(
             (torch.arange(m, dtype=dtype, device=device) + 0.5) * h
@@ -156,8 +157,14 @@ class AdvectionDiffusionNd(OperatorModule):
     def _report(self, nu_t: Tensor, vel_t: Tensor, dt: float, n_sub: Substeps) -> StabilityReport:
         nu64 = nu_t.detach().to("cpu", torch.float64)
         vel64 = vel_t.detach().to("cpu", torch.float64)
-        key = (nu64.numpy().tobytes(), tuple(nu64.shape), vel64.numpy().tobytes(),
-               tuple(vel64.shape), float(dt), n_sub)
+        key = (
+            nu64.numpy().tobytes(),
+            tuple(nu64.shape),
+            vel64.numpy().tobytes(),
+            tuple(vel64.shape),
+            float(dt),
+            n_sub,
+        )
         report = self._reports.get(key)
         if report is not None:
             self._reports.move_to_end(key)
@@ -165,8 +172,14 @@ class AdvectionDiffusionNd(OperatorModule):
         nu_b, vel_b = torch.broadcast_tensors(nu64[..., None], vel64)  # (B'', C'', n_axes)
         rows = torch.cat([nu_b[..., :1], vel_b], dim=-1).reshape(-1, 1 + self.n_axes)
         rows = torch.unique(rows, dim=0)  # one eigen-analysis per distinct coefficient set
-        report = analyse(self._axis_specs, rows[:, 0], rows[:, 1:], dt,
-                         None if n_sub == "auto" else int(n_sub), self.scheme)
+        report = analyse(
+            self._axis_specs,
+            rows[:, 0],
+            rows[:, 1:],
+            dt,
+            None if n_sub == "auto" else int(n_sub),
+            self.scheme,
+        )
         self._reports[key] = report
         if len(self._reports) > _CACHE_SIZE:
             self._reports.popitem(last=False)
@@ -181,8 +194,13 @@ class AdvectionDiffusionNd(OperatorModule):
             )
         return report.n_substeps
 
-    def stability(self, nu: Any = None, velocity: Any = None, dt: float | None = None,
-                  n_substeps: Substeps | None = None) -> StabilityReport:
+    def stability(
+        self,
+        nu: Any = None,
+        velocity: Any = None,
+        dt: float | None = None,
+        n_substeps: Substeps | None = None,
+    ) -> StabilityReport:
         """Return the stability report for the stored or the given settings (never raises).
 
         Coefficients take the same forms as in :meth:`forward`. With ``learnable=True`` this
@@ -219,8 +237,9 @@ class AdvectionDiffusionNd(OperatorModule):
             if self.boundaries[k] != "upwind":
                 continue
             c3 = vel_t[..., k][..., None]  # (B', C', 1)
-            keep = torch.where(c3 >= 0, self._op(f"keep_pos_{k}", like),
-                               self._op(f"keep_neg_{k}", like))  # (B', C', M_k)
+            keep = torch.where(
+                c3 >= 0, self._op(f"keep_pos_{k}", like), self._op(f"keep_neg_{k}", like)
+            )  # (B', C', M_k)
             # Put M_k on tensor dim -(k + 1): (B', C', 1, ..., M_k, 1 * k).
             shape = (*keep.shape[:2], *([1] * (self.n_axes - 1 - k)), keep.shape[-1], *([1] * k))
             keep = keep.reshape(shape)
@@ -253,8 +272,16 @@ class AdvectionDiffusionNd(OperatorModule):
         nu_t, vel_t = self._coefficients(nu, velocity, z)
         return self._rhs_fn(self._operators(nu_t, vel_t, z), self._keep_mask(vel_t, z))(z)
 
-    def forward(self, z: Tensor, n_steps: int = 1, *, nu: Any = None, velocity: Any = None,
-                dt: float | None = None, n_substeps: Substeps | None = None) -> Tensor:
+    def forward(
+        self,
+        z: Tensor,
+        n_steps: int = 1,
+        *,
+        nu: Any = None,
+        velocity: Any = None,
+        dt: float | None = None,
+        n_substeps: Substeps | None = None,
+    ) -> Tensor:
         """Advance ``z`` by ``n_steps`` steps of size ``dt``, each of ``n_substeps`` RK4 steps.
 
         Args:
@@ -295,9 +322,11 @@ class AdvectionDiffusionNd(OperatorModule):
         return z
 
     def extra_repr(self) -> str:
-        return (f"shape={tuple(reversed(self.sizes))}, extent={tuple(reversed(self.extents))}, "
-                f"scheme={self.scheme!r}, boundary={self.boundaries}, dt={self.dt}, "
-                f"n_substeps={self.n_substeps!r}, learnable={self.learnable}")
+        return (
+            f"shape={tuple(reversed(self.sizes))}, extent={tuple(reversed(self.extents))}, "
+            f"scheme={self.scheme!r}, boundary={self.boundaries}, dt={self.dt}, "
+            f"n_substeps={self.n_substeps!r}, learnable={self.learnable}"
+        )
 
 
 def _positive_dt(dt: Any) -> float:

@@ -44,8 +44,9 @@ class _MaskedSolve(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, b: Tensor, mask: Tensor, solver: PressurePoisson3d,
-                record: bool) -> Tensor:
+    def forward(
+        ctx: Any, b: Tensor, mask: Tensor, solver: PressurePoisson3d, record: bool
+    ) -> Tensor:
         x = solver._solve_cg(b, mask, record)
         ctx.save_for_backward(mask)
         ctx.solver = solver
@@ -128,8 +129,9 @@ class PressurePoisson3d(OperatorModule):
         self.rho = float(rho)
         self.method = method
         self.tol = float(tol)
-        self.max_iter = int(max_iter if max_iter is not None else (100 if method == "jacobi"
-                                                                   else 1000))
+        self.max_iter = int(
+            max_iter if max_iter is not None else (100 if method == "jacobi" else 1000)
+        )
         if self.max_iter < 1:
             raise ConfigError(f"max_iter must be at least 1, got {max_iter}")
         self.scheme = scheme
@@ -140,8 +142,9 @@ class PressurePoisson3d(OperatorModule):
         # Axis a = 0, 1, 2 is tensor dim -3, -2, -1 (z, y, x).
         inv = []
         for a, (m, h) in enumerate(zip(self.shape, self.spacing, strict=True)):
-            self._register_operator(f"d_{a}", first_derivative_matrix(m, h, scheme, "free"),
-                                    dtype, device)
+            self._register_operator(
+                f"d_{a}", first_derivative_matrix(m, h, scheme, "free"), dtype, device
+            )
             self._register_operator(f"dst_{a}", dst_matrix(m), dtype, device)
             k = torch.arange(1, m + 1, dtype=torch.float64)
             inv.append((2 - 2 * torch.cos(math.pi * k / (m + 1))) / h**2)
@@ -155,9 +158,11 @@ class PressurePoisson3d(OperatorModule):
         """``Σ_a (p_{+a} + p_{-a}) / h_a²`` with zero outside the box."""
         hz, hy, hx = self.spacing
         q = F.pad(p, (1, 1, 1, 1, 1, 1))  # (B, 1, Md+2, Mh+2, Mw+2), zero ghost layer
-        return ((q[..., 2:, 1:-1, 1:-1] + q[..., :-2, 1:-1, 1:-1]) / hz**2
-                + (q[..., 1:-1, 2:, 1:-1] + q[..., 1:-1, :-2, 1:-1]) / hy**2
-                + (q[..., 1:-1, 1:-1, 2:] + q[..., 1:-1, 1:-1, :-2]) / hx**2)
+        return (
+            (q[..., 2:, 1:-1, 1:-1] + q[..., :-2, 1:-1, 1:-1]) / hz**2
+            + (q[..., 1:-1, 2:, 1:-1] + q[..., 1:-1, :-2, 1:-1]) / hy**2
+            + (q[..., 1:-1, 1:-1, 2:] + q[..., 1:-1, 1:-1, :-2]) / hx**2
+        )
 
     def negative_laplacian(self, p: Tensor, mask: Tensor | None = None) -> Tensor:
         """Apply ``A p = mask·(-∇²_h (mask·p))`` (``p = 0`` outside the box and the mask)."""
@@ -196,8 +201,11 @@ class PressurePoisson3d(OperatorModule):
         if mask is None:
             return torch.ones((1, *expected), dtype=u.dtype, device=u.device)
         mask = torch.as_tensor(mask, device=u.device)
-        if mask.dim() != 5 or tuple(mask.shape[1:]) != expected or mask.shape[0] not in (
-                1, u.shape[0]):
+        if (
+            mask.dim() != 5
+            or tuple(mask.shape[1:]) != expected
+            or mask.shape[0] not in (1, u.shape[0])
+        ):
             raise ConfigError(
                 f"mask must have shape (B or 1, 1, {', '.join(map(str, self.shape))}) with "
                 f"B = {u.shape[0]}, got {tuple(mask.shape)}"
@@ -216,8 +224,13 @@ class PressurePoisson3d(OperatorModule):
         def precondition(r: Tensor) -> Tensor:
             return self._box_inverse(r * mask) * mask
 
-        x, info = pcg(apply_a, b, precondition if self.preconditioner == "dst" else None,
-                      self.tol, self.max_iter)
+        x, info = pcg(
+            apply_a,
+            b,
+            precondition if self.preconditioner == "dst" else None,
+            self.tol,
+            self.max_iter,
+        )
         if record:
             self.last_info = info
         else:
@@ -253,8 +266,9 @@ class PressurePoisson3d(OperatorModule):
             raise ConfigError(f"rho must be a number or one value per sample, got {tuple(t.shape)}")
         return t.reshape(-1, 1, 1, 1, 1)
 
-    def forward(self, u: Tensor, v: Tensor, w: Tensor, mask: Any = None, *,
-                rho: Any = None) -> Tensor:
+    def forward(
+        self, u: Tensor, v: Tensor, w: Tensor, mask: Any = None, *, rho: Any = None
+    ) -> Tensor:
         """Return the latent pressure ``p`` (``(B, 1, Md, Mh, Mw)``, zero outside the mask)."""
         self._check_fields(u, v, w)
         m = self._check_mask(mask, u)
@@ -267,12 +281,14 @@ class PressurePoisson3d(OperatorModule):
             )
             with torch.no_grad():
                 res = relative_residual(lambda x: self.negative_laplacian(x, m), p, b)
-            self.last_info = SolveInfo("jacobi", iterations, float(res.max()), converged,
-                                       tuple(float(r) for r in res))
+            self.last_info = SolveInfo(
+                "jacobi", iterations, float(res.max()), converged, tuple(float(r) for r in res)
+            )
         return p * m
 
-    def coordinates(self, dtype: torch.dtype = torch.float32,
-                    device: torch.device | str | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    def coordinates(
+        self, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """Node coordinates ``(j + 1)·h`` per axis, in tensor order (z, y, x)."""
         return tuple(
             (torch.arange(m, dtype=dtype, device=device) + 1) * h
@@ -280,6 +296,8 @@ class PressurePoisson3d(OperatorModule):
         )
 
     def extra_repr(self) -> str:
-        return (f"shape={self.shape}, extent={self.extent}, rho={self.rho}, "
-                f"method={self.method!r}, tol={self.tol:g}, max_iter={self.max_iter}, "
-                f"scheme={self.scheme!r}, preconditioner={self.preconditioner!r}")
+        return (
+            f"shape={self.shape}, extent={self.extent}, rho={self.rho}, "
+            f"method={self.method!r}, tol={self.tol:g}, max_iter={self.max_iter}, "
+            f"scheme={self.scheme!r}, preconditioner={self.preconditioner!r}"
+        )

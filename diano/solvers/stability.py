@@ -55,10 +55,12 @@ def cfl_limit(scheme: str) -> float:
     theta = torch.linspace(0.0, 2.0 * math.pi, 8193, dtype=torch.float64)
     if scheme == "oucs2":
         lhs, rhs = oucs2_coefficients()
-        num = sum(float(q) * torch.exp(1j * m * theta)
-                  for q, m in zip(rhs, range(-2, 3), strict=True))
-        den = sum(float(p) * torch.exp(1j * k * theta)
-                  for p, k in zip(lhs, range(-1, 2), strict=True))
+        num = sum(
+            float(q) * torch.exp(1j * m * theta) for q, m in zip(rhs, range(-2, 3), strict=True)
+        )
+        den = sum(
+            float(p) * torch.exp(1j * k * theta) for p, k in zip(lhs, range(-1, 2), strict=True)
+        )
         symbol = -(num / den)  # eigenvalues of -D·h for c > 0
     else:
         symbol = -1j * torch.sin(theta).to(torch.complex128)

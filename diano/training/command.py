@@ -50,16 +50,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", nargs="?", help="diano, cno, cnn_ae or mlp_ae")
     parser.add_argument("--all", action="store_true", help="train every shipped checkpoint")
     parser.add_argument("--scenario", default=None, help="scenario (default: the benchmark's)")
-    parser.add_argument("--preset", default="default", choices=sorted(RECIPES), help="training recipe")
+    parser.add_argument(
+        "--preset", default="default", choices=sorted(RECIPES), help="training recipe"
+    )
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
-    parser.add_argument("--data", type=Path, default=None, help="data folder (default: the generated set)")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="data folder (default: the generated set)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="checkpoint file to write")
     parser.add_argument("--run-dir", type=Path, default=None, help="folder of the resumable state")
-    parser.add_argument("--resume", action="store_true", help="continue from the run folder's state")
-    parser.add_argument("--force", action="store_true", help="with --all: retrain existing checkpoints")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the run folder's state"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="with --all: retrain existing checkpoints"
+    )
     parser.add_argument("--half", action="store_true", help="store the weights in float16")
-    parser.add_argument("--learnable-pde", action="store_true", help="train nu and the velocity too")
-    parser.add_argument("--scheme", choices=("central2", "oucs2"), default=None, help="latent PDE stencil")
+    parser.add_argument(
+        "--learnable-pde", action="store_true", help="train nu and the velocity too"
+    )
+    parser.add_argument(
+        "--scheme", choices=("central2", "oucs2"), default=None, help="latent PDE stencil"
+    )
     parser.add_argument("--nu", type=float, default=None, help="latent PDE diffusivity")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     for name, kind in (
@@ -67,20 +79,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("lr", float), ("seed", int), ("k-start", int), ("k-max", int), ("n-decoded", int),
         ("tie-weight", float), ("recon-weight", float), ("patience", int), ("num-workers", int),
     ):  # fmt: skip
-        parser.add_argument(f"--{name}", type=kind, default=None, help=f"override the preset's {name}")
-    parser.add_argument("--tie-region", choices=("wake", "box"), default=None, help="where the tie is measured")
+        parser.add_argument(
+            f"--{name}", type=kind, default=None, help=f"override the preset's {name}"
+        )
+    parser.add_argument(
+        "--tie-region", choices=("wake", "box"), default=None, help="where the tie is measured"
+    )
     parser.add_argument("--holdout", choices=("random", "time"), default=None, help="static split")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = (
         "epochs", "iters_per_epoch", "minutes", "batch_size", "lr", "seed", "k_start", "k_max",
-        "n_decoded", "tie_weight", "recon_weight", "patience", "num_workers", "tie_region", "holdout",
+        "n_decoded", "tie_weight", "recon_weight", "patience", "num_workers", "tie_region",
+        "holdout",
     )  # fmt: skip
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
-def model_config(benchmark: str, model: str, scenario: str | None, preset: str, snapshot_dt: float | None, train_re: list[float], learnable: bool, pde_changes: dict[str, Any] | None = None) -> Any:
+def model_config(
+    benchmark: str,
+    model: str,
+    scenario: str | None,
+    preset: str,
+    snapshot_dt: float | None,
+    train_re: list[float],
+    learnable: bool,
+    pde_changes: dict[str, Any] | None = None,
+) -> Any:
     """The model config for a recipe, with the latent PDE set from the data's time step
     (``pde_changes``, e.g. ``{"scheme": "oucs2"}``, override its fields)."""
     from diano.models.presets import cylinder_pde, default_config, paper_config
@@ -105,7 +131,9 @@ def model_config(benchmark: str, model: str, scenario: str | None, preset: str, 
     changes = {k: v for k, v in (pde_changes or {}).items() if v is not None}
     if changes:
         if config.pde is None or not hasattr(config.pde, "scheme"):
-            raise ConfigError(f"--scheme and --nu apply to a latent advection PDE; {config.scenario} has none")
+            raise ConfigError(
+                f"--scheme and --nu apply to a latent advection PDE; {config.scenario} has none"
+            )
         config = dataclasses.replace(config, pde=dataclasses.replace(config.pde, **changes))
     return config
 
@@ -134,7 +162,13 @@ def train_one(
     from diano.training.data import _snapshot_dt
 
     mcfg = model_config(
-        benchmark, model_name, scenario, args.preset, _snapshot_dt(cases), train_re, args.learnable_pde,
+        benchmark,
+        model_name,
+        scenario,
+        args.preset,
+        _snapshot_dt(cases),
+        train_re,
+        args.learnable_pde,
         {"scheme": getattr(args, "scheme", None), "nu": getattr(args, "nu", None)},
     )
     tcfg = rec.train_config(mcfg.scenario, **_overrides(args))
@@ -190,7 +224,11 @@ def train_one(
         metrics.update(_headline(mcfg.scenario, scored, "heldout"))
     out = args.out
     if out is None:
-        out = checkpoint_path(benchmark, model_name, mcfg.scenario) if args.preset == "default" else run_dir / benchmark / f"{model_name}-{mcfg.scenario}.safetensors"
+        out = (
+            checkpoint_path(benchmark, model_name, mcfg.scenario)
+            if args.preset == "default"
+            else run_dir / benchmark / f"{model_name}-{mcfg.scenario}.safetensors"
+        )
     pde = getattr(mcfg, "pde", None)
     extra = {
         "preset": args.preset,
@@ -200,7 +238,9 @@ def train_one(
         "snapshot_dt": data.snapshot_dt,
         "latent_pde": config_to_dict(pde) if dataclasses.is_dataclass(pde) else None,
         "dt_mapping": "one latent step of the latent PDE's dt per snapshot interval "
-        f"({data.snapshot_dt} in the data's time unit)" if pde is not None and mcfg.scenario != "many_to_one" else None,
+        f"({data.snapshot_dt} in the data's time unit)"
+        if pde is not None and mcfg.scenario != "many_to_one"
+        else None,
         "train_cases": data.cases,
         "history": history.epochs,
         "stopped": history.stopped,
@@ -210,14 +250,28 @@ def train_one(
     }
     if getattr(mcfg, "learnable_pde", False):
         extra["learned_pde"] = _learned(model)
-    command = "diano train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv[1:2] == ["train"] else f"diano train {benchmark} {model_name} --scenario {mcfg.scenario} --preset {args.preset}"
+    command = (
+        "diano train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+        if sys.argv[1:2] == ["train"]
+        else (
+            f"diano train {benchmark} {model_name} --scenario {mcfg.scenario} "
+            f"--preset {args.preset}"
+        )
+    )
     info = save_checkpoint(
         model, out, benchmark=benchmark, metrics=metrics, data_sha256=data.sha256,
         command=command, extra=extra, half=args.half,
     )  # fmt: skip
     if args.out is None and args.preset == "default":
         update_manifest(out)
-    print(f"wrote {out} ({info.sha256[:12]}); " + json.dumps(_headline(mcfg.scenario, metrics.get('samples', {}), 'sample') if isinstance(metrics.get('samples'), dict) else {}))
+    print(
+        f"wrote {out} ({info.sha256[:12]}); "
+        + json.dumps(
+            _headline(mcfg.scenario, metrics.get("samples", {}), "sample")
+            if isinstance(metrics.get("samples"), dict)
+            else {}
+        )
+    )
     return out
 
 
@@ -262,7 +316,9 @@ def run(args: argparse.Namespace) -> int:
             train_one(benchmark, model, args, scenario)
         return 0
     if not args.benchmark or not args.model:
-        raise ConfigError("name a benchmark and a model (e.g. `diano train cylinder2d diano`), or use --all")
+        raise ConfigError(
+            "name a benchmark and a model (e.g. `diano train cylinder2d diano`), or use --all"
+        )
     from diano import BENCHMARKS
     from diano.models import MODELS
 

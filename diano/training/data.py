@@ -89,7 +89,9 @@ def _cap(dataset: Dataset, limit: int, seed: int) -> Dataset:
     return Subset(dataset, sorted(rng.choice(len(dataset), size=limit, replace=False).tolist()))
 
 
-def open_cases(benchmark: str, folder: str | Path | None = None, split: str = "train") -> FlowCollection:
+def open_cases(
+    benchmark: str, folder: str | Path | None = None, split: str = "train"
+) -> FlowCollection:
     """The cases of ``split`` from ``folder`` (default: the generated set of ``benchmark``)."""
     if folder is None:
         return load_set(benchmark, split=split)
@@ -115,12 +117,20 @@ def training_data(
     cases = list(collection)
     n_times = min(c.n_times for c in cases)
     if scenario == "many_to_one":
-        train = PairDataset(cases, inputs, outputs, "train", "random", config.train_fraction, config.seed)
-        val = PairDataset(cases, inputs, outputs, "test", "random", config.train_fraction, config.seed)
+        train = PairDataset(
+            cases, inputs, outputs, "train", "random", config.train_fraction, config.seed
+        )
+        val = PairDataset(
+            cases, inputs, outputs, "test", "random", config.train_fraction, config.seed
+        )
         in_stats, out_stats = compute_stats(train, inputs), compute_stats(train, outputs)
     elif scenario == "static":
-        train = SnapshotDataset(cases, inputs, "train", config.holdout, config.train_fraction, config.seed)
-        val = SnapshotDataset(cases, inputs, "test", config.holdout, config.train_fraction, config.seed)
+        train = SnapshotDataset(
+            cases, inputs, "train", config.holdout, config.train_fraction, config.seed
+        )
+        val = SnapshotDataset(
+            cases, inputs, "test", config.holdout, config.train_fraction, config.seed
+        )
         in_stats = out_stats = compute_stats(train, inputs)
     else:
         horizon = config.k_max
@@ -133,7 +143,14 @@ def training_data(
             )
         train = WindowDataset(cases, horizon, inputs, "train", config.train_fraction)
         val_horizon = min(horizon, n_times - int(round(config.train_fraction * n_times)) - 1)
-        val = WindowDataset(cases, val_horizon, inputs, "test", config.train_fraction, stride=max(1, val_horizon // 4))
+        val = WindowDataset(
+            cases,
+            val_horizon,
+            inputs,
+            "test",
+            config.train_fraction,
+            stride=max(1, val_horizon // 4),
+        )
         in_stats = out_stats = compute_stats(train, inputs)
     train = _cap(train, config.max_train_samples, config.seed)
     val = _cap(val, config.val_samples, config.seed + 1)
@@ -152,7 +169,9 @@ def training_data(
     )
 
 
-def tie_region(benchmark: str, latent_shape: tuple[int, ...], coords: dict[str, np.ndarray], where: str) -> torch.Tensor | None:
+def tie_region(
+    benchmark: str, latent_shape: tuple[int, ...], coords: dict[str, np.ndarray], where: str
+) -> torch.Tensor | None:
     """Latent-grid cells where the readability tie is measured.
 
     ``"wake"`` on the cylinder keeps the latent columns whose centre lies at least
@@ -162,7 +181,9 @@ def tie_region(benchmark: str, latent_shape: tuple[int, ...], coords: dict[str, 
     if where != "wake" or benchmark != "cylinder2d" or len(latent_shape) != 2:
         return None
     x = np.asarray(coords["x"], dtype=np.float64)
-    edges = np.linspace(x[0] - 0.5 * (x[1] - x[0]), x[-1] + 0.5 * (x[1] - x[0]), latent_shape[1] + 1)
+    edges = np.linspace(
+        x[0] - 0.5 * (x[1] - x[0]), x[-1] + 0.5 * (x[1] - x[0]), latent_shape[1] + 1
+    )
     centres = 0.5 * (edges[:-1] + edges[1:])
     columns = torch.from_numpy(centres >= WAKE_START)
     return columns.expand(latent_shape).clone()

@@ -94,7 +94,9 @@ def _batches(dataset: Dataset, config: TrainConfig, seed: int) -> Any:
 
 # -- validation -------------------------------------------------------------------------
 @torch.no_grad()
-def validate(model: LatentModel, dataset: Dataset, device: torch.device, n_scored: int = 10) -> dict[str, float]:
+def validate(
+    model: LatentModel, dataset: Dataset, device: torch.device, n_scored: int = 10
+) -> dict[str, float]:
     """Validation rel-L2 over fluid cells: reconstruction, map, or latent-only rollout.
 
     Rollouts are scored at ``n_scored`` evenly spaced steps of each validation window (the
@@ -122,7 +124,9 @@ def validate(model: LatentModel, dataset: Dataset, device: torch.device, n_score
         for n in range(1, k + 1):
             z = model.step(z)
             if n in wanted:
-                errs.append(rel_l2(model.decode(z, tuple(u.shape[3:])), u[:, n], m, reduction="none"))
+                errs.append(
+                    rel_l2(model.decode(z, tuple(u.shape[3:])), u[:, n], m, reduction="none")
+                )
         stacked = torch.stack(errs, 1)
         scores.append(stacked.mean(1))
         finals.append(stacked[:, -1])
@@ -225,7 +229,11 @@ def train(
             for group in optimiser.param_groups:
                 group["lr"] = config.lr * config.lr_factor(progress)
             batch = _to(next(batches), device)
-            if "u" in batch and batch["u"].dim() >= 3 and model.scenario in ("temporal", "geometric"):
+            if (
+                "u" in batch
+                and batch["u"].dim() >= 3
+                and model.scenario in ("temporal", "geometric")
+            ):
                 batch["u"] = batch["u"][:, : k + 1]
             steps = decoded_steps(k, config.n_decoded, rng)
             terms = wrapped(batch, k, steps)
@@ -265,7 +273,11 @@ def train(
         if rank == 0:
             bar.write(
                 f"epoch {epoch}: "
-                + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items() if k != "epoch")
+                + ", ".join(
+                    f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                    for k, v in record.items()
+                    if k != "epoch"
+                )
             )
             _save_state(
                 state_path,

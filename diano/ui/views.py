@@ -278,7 +278,9 @@ def compare_panels(
         Panel(labels[name], pred[t, 0], x, y) for name, pred in preds.items()
     ]
     errors = [
-        Panel(f"|error| {labels[name]}", abs_error(pred[t, 0], truth[t, 0], case.mask), x, y, "error")
+        Panel(
+            f"|error| {labels[name]}", abs_error(pred[t, 0], truth[t, 0], case.mask), x, y, "error"
+        )
         for name, pred in preds.items()
     ]
     u = units(channel)

@@ -115,7 +115,10 @@ def test_diverging_run_raises_and_leaves_no_file(tmp_path: Path) -> None:
     path = tmp_path / f"{cfg.name}.h5"
     with pytest.raises(
         ValidationError,
-        match=r"all 2 draws failed: draw 0: .*(max lattice speed .* ≥ limit 0\.15|NaN/Inf).*; draw 1",
+        match=(
+            r"all 2 draws failed: draw 0: "
+            r".*(max lattice speed .* ≥ limit 0\.15|NaN/Inf).*; draw 1"
+        ),
     ):
         generate_case(coronary, cfg, path, compile=False, progress=False)
     assert _leftovers(tmp_path) == []
@@ -241,7 +244,9 @@ def test_case_lists_and_names() -> None:
         assert sample.tau >= c.min_tau - 1e-12
         assert c.re_range[0] <= sample.re <= c.re_range[1]
         assert c.severity_range[0] <= sample.geometry.severity <= c.severity_range[1]
-        assert 1.5 * sample.u_lattice / (1 - sample.geometry.severity) ** 2 <= c.throat_speed + 1e-12
+        assert (
+            1.5 * sample.u_lattice / (1 - sample.geometry.severity) ** 2 <= c.throat_speed + 1e-12
+        )
 
 
 # -- the CLI ---------------------------------------------------------------------------

@@ -84,7 +84,8 @@ def _tube(radius: float, length: int) -> tuple[torch.Tensor, np.ndarray, float]:
 
 
 def test_hagen_poiseuille_tube_and_flux_conservation() -> None:
-    """Straight tube: flux conserved to 0.1 %, u_max = 2U, Δp = 8μLQ/(πR⁴) within the staircase error.
+    """Straight tube: flux conserved to 0.1 %, u_max = 2U, Δp = 8μLQ/(πR⁴) within the staircase
+    error.
 
     R_eff is the radius of a disc with the voxel cross-section's area; the staircase wall
     still makes the tube hydraulically narrower, by ≈ 9 % in Δp at R = 8 and 5 % at R = 12
@@ -112,7 +113,8 @@ def test_hagen_poiseuille_tube_and_flux_conservation() -> None:
 
 @pytest.mark.slow
 def test_schafer_turek_2d2_strouhal_and_force_peaks() -> None:
-    """Schäfer & Turek (1996) 2D-2 at D = 20: St ∈ [0.29, 0.32], cd_max ∈ [3.0, 3.5], cl_max ∈ [0.7, 1.15]."""
+    """Schäfer & Turek (1996) 2D-2 at D = 20: St ∈ [0.29, 0.32], cd_max ∈ [3.0, 3.5],
+    cl_max ∈ [0.7, 1.15]."""
     d, umax, t_end = 20, 0.1, 8.0
     dx = 0.1 / d
     nx, ny = round(2.2 / dx), round(0.41 / dx) + 2

@@ -27,8 +27,9 @@ def _order_2d(scheme: str, nu: float, sizes=(8, 16, 32), cfl: float = 0.4, t_end
     errs = []
     for m in sizes:
         n_steps = round(t_end / (cfl / m))  # dt halves with h
-        solver = AdvectionDiffusion2d((m, m), (1.0, 1.0), nu=nu, velocity=c,
-                                      dt=t_end / n_steps, scheme=scheme, dtype=F64)
+        solver = AdvectionDiffusion2d(
+            (m, m), (1.0, 1.0), nu=nu, velocity=c, dt=t_end / n_steps, scheme=scheme, dtype=F64
+        )
         z = solver(_mode_2d(solver, nu, c, 0.0)[None, None], n_steps)
         errs.append(float((z[0, 0] - _mode_2d(solver, nu, c, t_end)).abs().max()))
     return errs, [math.log2(errs[i] / errs[i + 1]) for i in range(len(errs) - 1)]
@@ -39,8 +40,9 @@ def _order_1d(scheme: str, nu: float, sizes=(16, 32, 64), cfl: float = 0.4, t_en
     errs = []
     for m in sizes:
         n_steps = round(t_end / (cfl / m))
-        solver = AdvectionDiffusion1d(m, 1.0, nu=nu, velocity=c, dt=t_end / n_steps,
-                                      scheme=scheme, dtype=F64)
+        solver = AdvectionDiffusion1d(
+            m, 1.0, nu=nu, velocity=c, dt=t_end / n_steps, scheme=scheme, dtype=F64
+        )
         (x,) = solver.coordinates(F64)
         z0 = torch.sin(K * x)[None, None]
         exact = math.exp(-nu * K * K * t_end) * torch.sin(K * (x - c * t_end))
@@ -56,8 +58,10 @@ CASES = [("oucs2", 0.0, 4), ("oucs2", 0.01, 2), ("central2", 0.0, 2), ("central2
 @pytest.mark.parametrize(("scheme", "nu", "nominal"), CASES)
 def test_single_mode_2d_converges_at_nominal_order(scheme: str, nu: float, nominal: int) -> None:
     errs, orders = _order_2d(scheme, nu)
-    print(f"\n2D {scheme} nu={nu}: errors {[f'{e:.3g}' for e in errs]}, "
-          f"observed orders {[f'{o:.2f}' for o in orders]} (nominal {nominal})")
+    print(
+        f"\n2D {scheme} nu={nu}: errors {[f'{e:.3g}' for e in errs]}, "
+        f"observed orders {[f'{o:.2f}' for o in orders]} (nominal {nominal})"
+    )
     assert orders[-1] >= nominal - 0.3, orders
     assert errs[-1] < 0.05
 
@@ -65,23 +69,26 @@ def test_single_mode_2d_converges_at_nominal_order(scheme: str, nu: float, nomin
 @pytest.mark.parametrize(("scheme", "nu", "nominal"), CASES)
 def test_single_mode_1d_converges_at_nominal_order(scheme: str, nu: float, nominal: int) -> None:
     errs, orders = _order_1d(scheme, nu)
-    print(f"\n1D {scheme} nu={nu}: errors {[f'{e:.3g}' for e in errs]}, "
-          f"observed orders {[f'{o:.2f}' for o in orders]} (nominal {nominal})")
+    print(
+        f"\n1D {scheme} nu={nu}: errors {[f'{e:.3g}' for e in errs]}, "
+        f"observed orders {[f'{o:.2f}' for o in orders]} (nominal {nominal})"
+    )
     assert orders[-1] >= nominal - 0.3, orders
 
 
 def test_oucs2_spatial_order_is_five_when_time_error_is_negligible() -> None:
     """At CFL 0.02 the RK4 error is negligible and OUCS2's fifth-order interior shows."""
     errs, orders = _order_1d("oucs2", 0.0, cfl=0.02)
-    print(f"\n1D oucs2 spatial (CFL 0.02): errors {[f'{e:.3g}' for e in errs]}, "
-          f"observed orders {[f'{o:.2f}' for o in orders]} (nominal 5)")
+    print(
+        f"\n1D oucs2 spatial (CFL 0.02): errors {[f'{e:.3g}' for e in errs]}, "
+        f"observed orders {[f'{o:.2f}' for o in orders]} (nominal 5)"
+    )
     assert orders[-1] >= 5 - 0.3, orders
 
 
 def test_zero_velocity_is_exact_discrete_diffusion_of_a_mode() -> None:
     m, nu, dt, n = 16, 0.02, 0.01, 25
-    solver = AdvectionDiffusion2d((m, m), (1.0, 1.0), nu=nu, velocity=(0.0, 0.0), dt=dt,
-                                  dtype=F64)
+    solver = AdvectionDiffusion2d((m, m), (1.0, 1.0), nu=nu, velocity=(0.0, 0.0), dt=dt, dtype=F64)
     y, x = solver.coordinates(F64)
     z0 = (torch.sin(K * y)[:, None] * torch.cos(2 * K * x)[None, :])[None, None]
     h = 1.0 / m
@@ -97,8 +104,9 @@ def test_zero_velocity_is_exact_discrete_diffusion_of_a_mode() -> None:
 @pytest.mark.parametrize("scheme", ["oucs2", "central2"])
 @pytest.mark.parametrize("nu", [0.0, 0.01])
 def test_periodic_conserves_the_mean(scheme: str, nu: float) -> None:
-    solver = AdvectionDiffusion2d((12, 16), (0.75, 1.0), nu=nu, velocity=(0.7, -0.4), dt=0.01,
-                                  scheme=scheme, dtype=F64)
+    solver = AdvectionDiffusion2d(
+        (12, 16), (0.75, 1.0), nu=nu, velocity=(0.7, -0.4), dt=0.01, scheme=scheme, dtype=F64
+    )
     z0 = torch.randn(3, 2, 12, 16, dtype=F64)
     z = solver(z0, 20)
     assert torch.allclose(z.mean((-1, -2)), z0.mean((-1, -2)), atol=1e-12)
@@ -108,8 +116,9 @@ def test_periodic_conserves_the_mean(scheme: str, nu: float) -> None:
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_upwind_boundary_lets_a_pulse_leave(sign: float) -> None:
     m = 48
-    solver = AdvectionDiffusion1d(m, 1.0, nu=1e-4, velocity=sign * 1.0, dt=0.005,
-                                  boundary="upwind", dtype=F64)
+    solver = AdvectionDiffusion1d(
+        m, 1.0, nu=1e-4, velocity=sign * 1.0, dt=0.005, boundary="upwind", dtype=F64
+    )
     (x,) = solver.coordinates(F64)
     z0 = torch.exp(-(((x - 0.5) / 0.06) ** 2))[None, None]
     z_mid = solver(z0, 50)  # t = 0.25: the pulse is near the outflow edge
@@ -123,14 +132,29 @@ def test_upwind_boundary_lets_a_pulse_leave(sign: float) -> None:
 
 
 def test_upwind_x_periodic_y_in_2d_holds_inflow_column() -> None:
-    solver = AdvectionDiffusion2d((8, 12), (1.0, 1.0), nu=0.01, velocity=(0.5, 0.3),
-                                  dt=0.01, boundary=("upwind", "periodic"), dtype=F64)
+    solver = AdvectionDiffusion2d(
+        (8, 12),
+        (1.0, 1.0),
+        nu=0.01,
+        velocity=(0.5, 0.3),
+        dt=0.01,
+        boundary=("upwind", "periodic"),
+        dtype=F64,
+    )
     z0 = torch.randn(2, 1, 8, 12, dtype=F64)
     z = solver(z0, 10)
     assert torch.all(z[..., 0] == 0)  # inflow column held at 0 (x-velocity > 0)
     assert torch.isfinite(z).all()
-    kept = AdvectionDiffusion2d((8, 12), (1.0, 1.0), nu=0.01, velocity=(0.5, 0.3), dt=0.01,
-                                boundary=("upwind", "periodic"), inflow_value=None, dtype=F64)
+    kept = AdvectionDiffusion2d(
+        (8, 12),
+        (1.0, 1.0),
+        nu=0.01,
+        velocity=(0.5, 0.3),
+        dt=0.01,
+        boundary=("upwind", "periodic"),
+        inflow_value=None,
+        dtype=F64,
+    )
     assert torch.allclose(kept(z0, 10)[..., 0], z0[..., 0])
 
 
@@ -155,14 +179,16 @@ def test_per_channel_coefficients_match_single_runs() -> None:
     batched = solver(z0, 4, nu=nu, velocity=vel)
     for b in range(2):
         for c in range(2):
-            alone = solver(z0[b : b + 1, c : c + 1], 4, nu=float(nu[b, c]),
-                           velocity=tuple(vel[b, c].tolist()))
+            alone = solver(
+                z0[b : b + 1, c : c + 1], 4, nu=float(nu[b, c]), velocity=tuple(vel[b, c].tolist())
+            )
             assert torch.allclose(batched[b, c], alone[0, 0], atol=1e-13)
 
 
 def test_1d_per_sample_mixed_sign_velocity() -> None:
-    solver = AdvectionDiffusion1d(16, 2.0, nu=torch.tensor([0.01, 0.0, 0.02]), dt=0.02,
-                                  boundary="upwind", dtype=F64)
+    solver = AdvectionDiffusion1d(
+        16, 2.0, nu=torch.tensor([0.01, 0.0, 0.02]), dt=0.02, boundary="upwind", dtype=F64
+    )
     vel = torch.tensor([0.6, -0.6, 0.0], dtype=F64)
     z0 = torch.randn(3, 1, 16, dtype=F64)
     batched = solver(z0, 6, velocity=vel)
@@ -173,18 +199,23 @@ def test_1d_per_sample_mixed_sign_velocity() -> None:
 
 def test_diagonal_velocity_in_2d_against_1d_along_each_axis() -> None:
     """A y-independent field in 2D evolves exactly as the 1D solver does along x."""
-    s2 = AdvectionDiffusion2d((6, 16), (0.5, 1.0), nu=0.01, velocity=(0.8, 0.4), dt=0.01,
-                              boundary=("free", "periodic"), dtype=F64)
-    s1 = AdvectionDiffusion1d(16, 1.0, nu=0.01, velocity=0.8, dt=0.01, boundary="free",
-                              dtype=F64)
+    s2 = AdvectionDiffusion2d(
+        (6, 16),
+        (0.5, 1.0),
+        nu=0.01,
+        velocity=(0.8, 0.4),
+        dt=0.01,
+        boundary=("free", "periodic"),
+        dtype=F64,
+    )
+    s1 = AdvectionDiffusion1d(16, 1.0, nu=0.01, velocity=0.8, dt=0.01, boundary="free", dtype=F64)
     line = torch.randn(1, 1, 16, dtype=F64)
     z2 = s2(line[:, :, None, :].expand(1, 1, 6, 16).contiguous(), 5)
     assert torch.allclose(z2, s1(line, 5)[:, :, None, :].expand_as(z2), atol=1e-12)
 
 
 def test_learnable_coefficients_are_parameters_and_get_gradients() -> None:
-    solver = AdvectionDiffusion2d((8, 8), (1.0, 1.0), nu=0.01, velocity=(0.5, 0.2),
-                                  learnable=True)
+    solver = AdvectionDiffusion2d((8, 8), (1.0, 1.0), nu=0.01, velocity=(0.5, 0.2), learnable=True)
     names = dict(solver.named_parameters())
     assert set(names) == {"log_nu", "velocity"}
     assert torch.allclose(solver.nu, torch.tensor([[0.01]]))
@@ -253,9 +284,12 @@ def test_float32_agrees_with_float64() -> None:
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu() -> None:
-    solver = AdvectionDiffusion2d((16, 16), nu=torch.tensor([0.01, 0.02]),
-                                  velocity=torch.tensor([[0.5, 0.1], [-0.5, 0.2]]),
-                                  boundary=("upwind", "periodic"))
+    solver = AdvectionDiffusion2d(
+        (16, 16),
+        nu=torch.tensor([0.01, 0.02]),
+        velocity=torch.tensor([[0.5, 0.1], [-0.5, 0.2]]),
+        boundary=("upwind", "periodic"),
+    )
     z = torch.randn(2, 1, 16, 16)
     expected = solver(z, 5)
     solver.to("cuda")

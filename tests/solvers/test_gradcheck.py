@@ -16,20 +16,23 @@ def _latent(*shape: int) -> torch.Tensor:
 
 
 def test_gradcheck_2d_step_wrt_latent() -> None:
-    solver = AdvectionDiffusion2d((6, 6), nu=0.02, velocity=(0.7, -0.4), dt=0.01,
-                                  boundary=("upwind", "periodic"), dtype=F64)
+    solver = AdvectionDiffusion2d(
+        (6, 6), nu=0.02, velocity=(0.7, -0.4), dt=0.01, boundary=("upwind", "periodic"), dtype=F64
+    )
     assert gradcheck(lambda z: solver(z), (_latent(2, 1, 6, 6),))
 
 
 def test_gradcheck_2d_three_step_rollout_oucs2_free() -> None:
-    solver = AdvectionDiffusion2d((6, 6), nu=0.01, velocity=(0.5, 0.5), dt=0.01,
-                                  boundary="free", dtype=F64)
+    solver = AdvectionDiffusion2d(
+        (6, 6), nu=0.01, velocity=(0.5, 0.5), dt=0.01, boundary="free", dtype=F64
+    )
     assert gradcheck(lambda z: solver(z, 3), (_latent(1, 2, 6, 6),))
 
 
 def test_gradcheck_2d_wrt_learnable_nu_and_velocity() -> None:
-    solver = AdvectionDiffusion2d((6, 6), nu=0.02, velocity=(0.6, -0.3), dt=0.01,
-                                  learnable=True, dtype=F64)
+    solver = AdvectionDiffusion2d(
+        (6, 6), nu=0.02, velocity=(0.6, -0.3), dt=0.01, learnable=True, dtype=F64
+    )
     z = torch.randn(2, 1, 6, 6, dtype=F64)
     log_nu = solver.log_nu.detach().clone().requires_grad_(True)
     velocity = solver.velocity.detach().clone().requires_grad_(True)
@@ -49,8 +52,9 @@ def test_gradcheck_per_sample_overrides_with_mixed_signs() -> None:
 
 
 def test_gradcheck_1d() -> None:
-    solver = AdvectionDiffusion1d(8, 1.0, nu=0.01, velocity=-0.6, dt=0.02, boundary="upwind",
-                                  learnable=True, dtype=F64)
+    solver = AdvectionDiffusion1d(
+        8, 1.0, nu=0.01, velocity=-0.6, dt=0.02, boundary="upwind", learnable=True, dtype=F64
+    )
     assert gradcheck(lambda z: solver(z, 3), (_latent(2, 1, 8),))
     log_nu = solver.log_nu.detach().clone().requires_grad_(True)
     velocity = solver.velocity.detach().clone().requires_grad_(True)
@@ -77,7 +81,8 @@ def test_gradcheck_poisson_cg_implicit_differentiation() -> None:
 
 
 def test_gradcheck_poisson_jacobi_unrolled() -> None:
-    solver = PressurePoisson3d((5, 5, 5), method="jacobi", max_iter=20, scheme="central2",
-                               dtype=F64)
+    solver = PressurePoisson3d(
+        (5, 5, 5), method="jacobi", max_iter=20, scheme="central2", dtype=F64
+    )
     u, v, w = (_latent(1, 1, 5, 5, 5) for _ in range(3))
     assert gradcheck(lambda u, v, w: solver(u, v, w), (u, v, w), fast_mode=True)

@@ -46,8 +46,10 @@ def test_manufactured_solution_converges_at_second_order() -> None:
         hs.append(solver.spacing[0])
         assert solver.last_info.residual < 1e-10
     orders = [math.log(errs[i] / errs[i + 1]) / math.log(hs[i] / hs[i + 1]) for i in range(2)]
-    print(f"\nPoisson manufactured: errors {[f'{e:.3g}' for e in errs]}, "
-          f"observed orders {[f'{o:.2f}' for o in orders]} (nominal 2)")
+    print(
+        f"\nPoisson manufactured: errors {[f'{e:.3g}' for e in errs]}, "
+        f"observed orders {[f'{o:.2f}' for o in orders]} (nominal 2)"
+    )
     assert min(orders) >= 1.7
 
 
@@ -141,8 +143,9 @@ def test_source_term_against_analytic_derivatives() -> None:
 
 
 def test_nonconvergence_warns_with_the_residual() -> None:
-    solver = PressurePoisson3d((12, 12, 12), tol=1e-12, max_iter=2, preconditioner="none",
-                               dtype=F64)
+    solver = PressurePoisson3d(
+        (12, 12, 12), tol=1e-12, max_iter=2, preconditioner="none", dtype=F64
+    )
     u, v, w = _velocity(solver)
     with pytest.warns(ConvergenceWarning, match="relative residual"):
         solver(u, v, w, _tube(solver))

@@ -52,8 +52,9 @@ def test_unstable_settings_raise_with_the_numbers() -> None:
 
 
 def test_needed_substeps_are_minimal_and_exact() -> None:
-    solver = AdvectionDiffusion2d((16, 16), nu=0.005, velocity=(2.0, -1.0), dt=0.05,
-                                  n_substeps="auto", dtype=F64)
+    solver = AdvectionDiffusion2d(
+        (16, 16), nu=0.005, velocity=(2.0, -1.0), dt=0.05, n_substeps="auto", dtype=F64
+    )
     n = solver.stability().n_substeps_needed
     assert n > 1
     assert solver.stability(n_substeps=n).ok
@@ -70,8 +71,9 @@ def test_auto_substeps_make_unstable_settings_stable_and_accurate() -> None:
     k = 2 * math.pi
     z0 = torch.sin(k * (x[None, :] + y[:, None]))[None, None]
     t = dt * steps
-    exact = math.exp(-nu * 2 * k * k * t) * torch.sin(k * (x[None, :] - c[0] * t)
-                                                      + k * (y[:, None] - c[1] * t))
+    exact = math.exp(-nu * 2 * k * k * t) * torch.sin(
+        k * (x[None, :] - c[0] * t) + k * (y[:, None] - c[1] * t)
+    )
     z = auto(z0, steps)
     assert torch.isfinite(z).all()
     assert float((z[0, 0] - exact).abs().max()) < 0.01
@@ -104,8 +106,9 @@ def test_free_boundary_growth_is_reported_not_fatal() -> None:
 def test_learnable_checks_at_construction_and_on_request() -> None:
     with pytest.raises(UnstableSolverError):
         AdvectionDiffusion2d((16, 16), nu=0.01, velocity=(5.0, 0.0), dt=0.1, learnable=True)
-    solver = AdvectionDiffusion2d((16, 16), nu=0.01, velocity=(0.5, 0.0), dt=0.05,
-                                  n_substeps="auto", learnable=True)
+    solver = AdvectionDiffusion2d(
+        (16, 16), nu=0.01, velocity=(0.5, 0.0), dt=0.05, n_substeps="auto", learnable=True
+    )
     n0 = solver.stability().n_substeps
     with torch.no_grad():
         solver.velocity.mul_(8.0)  # as an optimiser might

@@ -28,17 +28,29 @@ def _cells(n: int) -> tuple[torch.Tensor, float]:
 def test_oucs2_general_form_gives_the_paper_coefficients() -> None:
     lhs, rhs = oucs2_coefficients()
     assert lhs == (Fraction(46, 3), Fraction(36), Fraction(26, 3))
-    assert rhs == (Fraction(-14, 9), Fraction(-292, 9), Fraction(10), Fraction(212, 9),
-                   Fraction(4, 9))
+    assert rhs == (
+        Fraction(-14, 9),
+        Fraction(-292, 9),
+        Fraction(10),
+        Fraction(212, 9),
+        Fraction(4, 9),
+    )
     paper = (-1.5556, -32.4444, 10.0, 23.5556, 0.4444)
     assert all(abs(float(q) - p) < 1e-4 for q, p in zip(rhs, paper, strict=True))
     assert sum(rhs) == 0
     # Taylor consistency in exact arithmetic: orders 0..5 vanish, so the interior is 5th order.
     for order in range(6):
-        r = (sum(q * Fraction(m) ** order for q, m in zip(rhs, range(-2, 3), strict=True))
-             / math.factorial(order))
-        left = (sum(p * Fraction(k) ** (order - 1) for p, k in zip(lhs, range(-1, 2), strict=True))
-                / math.factorial(order - 1)) if order else 0
+        r = sum(
+            q * Fraction(m) ** order for q, m in zip(rhs, range(-2, 3), strict=True)
+        ) / math.factorial(order)
+        left = (
+            (
+                sum(p * Fraction(k) ** (order - 1) for p, k in zip(lhs, range(-1, 2), strict=True))
+                / math.factorial(order - 1)
+            )
+            if order
+            else 0
+        )
         assert r == left
 
 
@@ -54,8 +66,13 @@ def test_oucs2_periodic_interior_accuracy_on_sine() -> None:
     for n in (16, 32, 64):
         x = torch.arange(n, dtype=F64) / n
         d = first_derivative_matrix(n, 1.0 / n, "oucs2", "periodic")
-        errs.append(float((d @ torch.sin(2 * math.pi * x)
-                           - 2 * math.pi * torch.cos(2 * math.pi * x)).abs().max()))
+        errs.append(
+            float(
+                (d @ torch.sin(2 * math.pi * x) - 2 * math.pi * torch.cos(2 * math.pi * x))
+                .abs()
+                .max()
+            )
+        )
     assert errs[1] < 2e-6  # the paper's check: 1.7e-6 at N = 32
     orders = [math.log2(errs[i] / errs[i + 1]) for i in range(2)]
     assert min(orders) > 4.7, orders

@@ -74,13 +74,27 @@ def test_noise_robustness_grows_with_noise(trained: tuple[Path, Path]) -> None:
     assert all(np.isfinite(v) for v in out.values())
 
 
-def test_evaluate_writes_report_json_and_figures_keeping_text(trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evaluate_writes_report_json_and_figures_keeping_text(
+    trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root, ckpts = trained
     monkeypatch.setenv("DIANO_DATA_DIR", str(root / "data"))
     monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(ckpts))
     report = tmp_path / "results.md"
     report.write_text(f"# Results\n\nHand-written discussion.\n\n{BEGIN}\nold\n{END}\n\nClaims.\n")
-    code = cli_main(["evaluate", "--out", str(report), "--json", str(tmp_path / "r.json"), "--img", str(tmp_path / "img"), "--starts", "2"])
+    code = cli_main(
+        [
+            "evaluate",
+            "--out",
+            str(report),
+            "--json",
+            str(tmp_path / "r.json"),
+            "--img",
+            str(tmp_path / "img"),
+            "--starts",
+            "2",
+        ]
+    )
     assert code == 0
     text = report.read_text()
     assert "Hand-written discussion." in text and "Claims." in text and "\nold\n" not in text
@@ -90,7 +104,9 @@ def test_evaluate_writes_report_json_and_figures_keeping_text(trained: tuple[Pat
     assert (tmp_path / "img" / "results_rollout_cylinder2d.png").stat().st_size > 1000
 
 
-def test_evaluate_without_checkpoints_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+def test_evaluate_without_checkpoints_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "files": {}}))
     monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(tmp_path))
     assert cli_main(["evaluate", "--out", str(tmp_path / "r.md")]) != 0
@@ -110,14 +126,18 @@ class _PooledLatent(torch.nn.Module):
 
         self.config = config
         pde = config.pde
-        self.solver = AdvectionDiffusion2d(config.latent_shape, nu=pde.nu, velocity=pde.velocity, dt=pde.dt, scheme="central2")
+        self.solver = AdvectionDiffusion2d(
+            config.latent_shape, nu=pde.nu, velocity=pde.velocity, dt=pde.dt, scheme="central2"
+        )
         self.n = n
 
     def encode(self, u, mask=None):
         return torch.nn.functional.adaptive_avg_pool2d(u, self.config.latent_shape)
 
     def decode(self, z, output_shape=None):
-        return torch.nn.functional.interpolate(z, size=output_shape or (self.n, self.n), mode="bilinear", align_corners=False)
+        return torch.nn.functional.interpolate(
+            z, size=output_shape or (self.n, self.n), mode="bilinear", align_corners=False
+        )
 
     def step(self, z, n=1):
         return self.solver(z, n_steps=n)
@@ -130,7 +150,9 @@ def test_vortex_edit_on_an_ideal_latent_is_local_and_moves_with_the_flow(cache: 
     root = cache
     flow = load(root / "data" / "cylinder2d" / "cylinder2d_re180.h5")
     config = default_config("diano", "cylinder2d", "temporal")
-    config = type(config)(**{**config.__dict__, "latent_shape": (16, 16), "pde": cylinder_pde(0.05)})
+    config = type(config)(
+        **{**config.__dict__, "latent_shape": (16, 16), "pde": cylinder_pde(0.05)}
+    )
     ideal = _PooledLatent(config, 32)
     narrow = vortex_edit_response(ideal, flow, x0=1.0, steps=(0, 10, 20, 30), bump_cells=1.0)
     wide = vortex_edit_response(ideal, flow, x0=1.0, steps=(0, 10, 20, 30), bump_cells=3.0)

@@ -75,7 +75,9 @@ def test_one_step_recipe_is_teacher_forcing(street: Path) -> None:
     mask = torch.ones(2, 1, 1, 32, 32, dtype=torch.bool)
     terms = Objective(model, cfg)({"u": u, "mask": mask}, 1, [1])
     pred = model.decode(model.step(model.encode(u[:, 0])), (32, 32))
-    assert float(terms.total.detach()) == pytest.approx(float(((pred - u[:, 1]) ** 2).mean().detach()), rel=1e-5)
+    assert float(terms.total.detach()) == pytest.approx(
+        float(((pred - u[:, 1]) ** 2).mean().detach()), rel=1e-5
+    )
     assert set(terms.parts) == {"rollout"}
 
 
@@ -94,7 +96,9 @@ def test_tie_is_scale_invariant_and_restricted_to_the_wake(street: Path) -> None
     assert float(objective.tie(-z, truth, None)) == pytest.approx(2.0, abs=1e-6)
 
 
-def test_quick_preset_writes_a_loadable_checkpoint_with_metadata(street: Path, tmp_path: Path) -> None:
+def test_quick_preset_writes_a_loadable_checkpoint_with_metadata(
+    street: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "cylinder2d" / "diano-temporal.safetensors"
     args = _args(data=street, out=out, run_dir=tmp_path / "run", epochs=2, iters_per_epoch=2)
     train_one("cylinder2d", "diano", args)
@@ -123,17 +127,54 @@ def test_resume_continues_and_refuses_other_settings(street: Path, tmp_path: Pat
 
     device = torch.device("cpu")
     full = fresh()
-    h_full = train(full, data.train, data.val, cfg, device=device, run_dir=tmp_path / "a", progress_bar=False)
+    h_full = train(
+        full, data.train, data.val, cfg, device=device, run_dir=tmp_path / "a", progress_bar=False
+    )
     half = fresh()
-    train(half, data.train, data.val, cfg.replace(epochs=1), device=device, run_dir=tmp_path / "b", progress_bar=False)
+    train(
+        half,
+        data.train,
+        data.val,
+        cfg.replace(epochs=1),
+        device=device,
+        run_dir=tmp_path / "b",
+        progress_bar=False,
+    )
     with pytest.raises(CheckpointError, match="other training settings"):
-        train(fresh(), data.train, data.val, cfg, device=device, run_dir=tmp_path / "b", resume=True, progress_bar=False)
+        train(
+            fresh(),
+            data.train,
+            data.val,
+            cfg,
+            device=device,
+            run_dir=tmp_path / "b",
+            resume=True,
+            progress_bar=False,
+        )
     with pytest.raises(CheckpointError, match="no training state"):
-        train(fresh(), data.train, data.val, cfg, device=device, run_dir=tmp_path / "c", resume=True, progress_bar=False)
+        train(
+            fresh(),
+            data.train,
+            data.val,
+            cfg,
+            device=device,
+            run_dir=tmp_path / "c",
+            resume=True,
+            progress_bar=False,
+        )
     assert h_full.iterations == 4 and len(h_full.epochs) == 2
     # resuming a finished run with the same settings keeps its history and weights
     again = fresh()
-    h_again = train(again, data.train, data.val, cfg, device=device, run_dir=tmp_path / "a", resume=True, progress_bar=False)
+    h_again = train(
+        again,
+        data.train,
+        data.val,
+        cfg,
+        device=device,
+        run_dir=tmp_path / "a",
+        resume=True,
+        progress_bar=False,
+    )
     assert h_again.iterations == 4
     for a, b in zip(full.state_dict().values(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b)
@@ -165,7 +206,9 @@ def _free_port() -> int:
 
 
 def _ddp_worker(rank: int, world: int, port: int, folder: str, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world)
+    )
     torch.set_num_threads(1)
     torch.distributed.init_process_group("gloo", rank=rank, world_size=world)
     try:
@@ -175,14 +218,24 @@ def _ddp_worker(rank: int, world: int, port: int, folder: str, out: str) -> None
         torch.manual_seed(0)
         model = build_model("diano", config)
         model.set_normalizer(data.in_stats)
-        train(model, data.train, data.val, cfg, device=torch.device("cpu"), run_dir=Path(out) / f"r{rank}", progress_bar=False)
+        train(
+            model,
+            data.train,
+            data.val,
+            cfg,
+            device=torch.device("cpu"),
+            run_dir=Path(out) / f"r{rank}",
+            progress_bar=False,
+        )
         flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
         torch.save(flat, Path(out) / f"params{rank}.pt")
     finally:
         torch.distributed.destroy_process_group()
 
 
-def test_ddp_on_cpu_with_two_gloo_processes_keeps_replicas_equal(street: Path, tmp_path: Path) -> None:
+def test_ddp_on_cpu_with_two_gloo_processes_keeps_replicas_equal(
+    street: Path, tmp_path: Path
+) -> None:
     torch.multiprocessing.spawn(
         _ddp_worker, args=(2, _free_port(), str(street), str(tmp_path)), nprocs=2, join=True
     )
@@ -201,9 +254,20 @@ def test_model_config_sets_the_latent_pde_from_the_data_and_flags() -> None:
     assert config.pde.velocity[0] == pytest.approx(0.85 * 0.05 / 8.0 / 0.01)
     assert config.pde.nu == pytest.approx(0.01 * 2.0 / 150.0)
     assert config.pde.scheme == "central2"
-    oucs = model_config("cylinder2d", "diano", "temporal", "default", 0.05, [100.0], True, {"scheme": "oucs2", "nu": 1e-3})
+    oucs = model_config(
+        "cylinder2d",
+        "diano",
+        "temporal",
+        "default",
+        0.05,
+        [100.0],
+        True,
+        {"scheme": "oucs2", "nu": 1e-3},
+    )
     assert oucs.pde.scheme == "oucs2" and oucs.pde.nu == 1e-3 and oucs.learnable_pde
     paper = model_config("cylinder2d", "diano", "temporal", "paper", 0.05, [100.0, 200.0], False)
     assert paper.pde.velocity == (1.0, 1.0) and paper.pde.nu == pytest.approx(2.0 / 150.0)
     with pytest.raises(ConfigError, match="latent advection PDE"):
-        model_config("cylinder2d", "diano", "static", "default", 0.05, [100.0], False, {"scheme": "oucs2"})
+        model_config(
+            "cylinder2d", "diano", "static", "default", 0.05, [100.0], False, {"scheme": "oucs2"}
+        )

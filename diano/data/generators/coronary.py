@@ -160,7 +160,8 @@ def cases(quick: bool = False, seed: int = 0) -> list[CoronaryConfig]:
 def _initial_velocity(
     geo: VesselGeometry, vessel_solid: np.ndarray, u: float, diameter: float
 ) -> np.ndarray:
-    """A Poiseuille-like x-velocity in every section with the inlet's flow rate, ``(nz, ny, nx)``."""
+    """A Poiseuille-like x-velocity in every section with the inlet's flow rate,
+    ``(nz, ny, nx)``."""
     nz, ny, nx = vessel_solid.shape
     fluid = ~vessel_solid
     area = fluid.sum((0, 1)).astype(np.float64)  # (nx,) lumen nodes per section
@@ -218,7 +219,9 @@ def _run_draw(
     vessel = build_vessel(geo, cfg.lattice)
     # straight extensions: the centreline is tangent to x at both ends, so the end planes repeat
     solid = _extend(vessel.solid, n_pre, n_post)
-    u0 = _extend(_initial_velocity(geo, vessel.solid, sample.u_lattice, cfg.diameter), n_pre, n_post)
+    u0 = _extend(
+        _initial_velocity(geo, vessel.solid, sample.u_lattice, cfg.diameter), n_pre, n_post
+    )
     inlet = u0[:, :, 0]
     n_total = n_pre + nx + n_post
     sponge = sponge_ramp(n_total, n_pre, sponge_peak, side="inlet") + sponge_ramp(
@@ -268,8 +271,9 @@ def _run_draw(
             if sim.n_steps >= max_steps:
                 raise ValidationError(
                     f"{where}: no steady state after {sim.n_steps} steps "
-                    f"({sim.n_steps / flow_through:.1f} flow-throughs): flux ratios {np.round(ratios, 4).tolist()} "
-                    f"(tolerance {cfg.flux_tol}), field change {change:.2e} (tolerance {cfg.change_tol})"
+                    f"({sim.n_steps / flow_through:.1f} flow-throughs): flux ratios "
+                    f"{np.round(ratios, 4).tolist()} (tolerance {cfg.flux_tol}), field change "
+                    f"{change:.2e} (tolerance {cfg.change_tol})"
                 )
 
     part = slice(n_pre, n_pre + nx)
@@ -301,14 +305,14 @@ def _run_draw(
             "steps": sim.n_steps,
             "flow_throughs": sim.n_steps / flow_through,
         },
-        "solver": "D3Q19 TRT (Lambda=3/16); equilibrium Poiseuille velocity inlet ahead of a straight "
-        "sponge section, equilibrium pressure outlet rho=1 behind a straight sponge section (the "
-        "sections are not stored), full-way bounce-back",
+        "solver": "D3Q19 TRT (Lambda=3/16); equilibrium Poiseuille velocity inlet ahead of a "
+        "straight sponge section, equilibrium pressure outlet rho=1 behind a straight sponge "
+        "section (the sections are not stored), full-way bounce-back",
         "lattice": list(cfg.lattice),
         "tau": sample.tau,
         "u_lattice": sample.u_lattice,
-        "units": "lengths in inlet diameters (x from the inlet plane, y and z from the inlet centre), "
-        "velocity / U_mean(inlet), p = (rho - mean fluid rho) c_s^2 / (rho_0 U_mean^2)",
+        "units": "lengths in inlet diameters (x from the inlet plane, y and z from the inlet "
+        "centre), velocity / U_mean(inlet), p = (rho - mean fluid rho) c_s^2 / (rho_0 U_mean^2)",
         "wall_seconds": timer.seconds,
     }
     coords = {
@@ -341,7 +345,7 @@ def _embed(
     scales = [1.0 / u, 1.0 / u, 1.0 / u, 1.0 / u**2]
     fields = np.zeros((len(parts), n, n, n), np.float32)
     mask = np.zeros((n, n, n), np.uint8)
-    for c, (part, scale) in enumerate(zip(parts, scales)):
+    for c, (part, scale) in enumerate(zip(parts, scales, strict=True)):
         fields[c, z0 : z0 + nz, y0 : y0 + ny, :] = to_numpy(part * fluid) * scale
     mask[z0 : z0 + nz, y0 : y0 + ny, :] = to_numpy(fluid).astype(np.uint8)
     return fields, mask

@@ -16,7 +16,8 @@ from diano.errors import ConfigError
 
 
 def cylinder_mask(shape: tuple[int, int], centre: tuple[float, float], radius: float) -> np.ndarray:
-    """Solid disc of ``radius`` (lattice units) around ``centre = (x, y)`` on a ``(ny, nx)`` lattice.
+    """Solid disc of ``radius`` (lattice units) around ``centre = (x, y)`` on a ``(ny, nx)``
+    lattice.
 
     Pass ``D/2 − ½`` as the radius: full-way bounce-back puts the effective wall about half a
     node outside the solid nodes; with the shrink the Schäfer–Turek drag peak at D = 20 moved
@@ -113,8 +114,8 @@ def voxelise_vessel(
     radius = np.asarray(radius, dtype=np.float64)
     if not (cy.shape == cz.shape == radius.shape == xs.shape):
         raise ConfigError(
-            f"centreline arrays must have {xs.size} points (x sampled {samples_per_node}× per node), "
-            f"got {cy.shape}, {cz.shape}, {radius.shape}"
+            f"centreline arrays must have {xs.size} points (x sampled {samples_per_node}× per "
+            f"node), got {cy.shape}, {cz.shape}, {radius.shape}"
         )
     line = np.stack([xs, cy, cz], axis=1)  # (n, 3) points as (x, y, z)
     tree = cKDTree(line)

@@ -1,4 +1,5 @@
-"""Inflow profiles: plane Poiseuille and pulsatile Womersley flow in a channel, Poiseuille in a tube.
+"""Inflow profiles: plane Poiseuille and pulsatile Womersley flow in a channel, Poiseuille in a
+tube.
 
 The Womersley profile is the exact solution for a plane channel driven by an oscillating
 pressure gradient (Womersley 1955, J. Physiol. 127:553, plane form): with h = H/2,

@@ -43,8 +43,8 @@ BENCHMARK = "stenosis2d"
 CHANNELS = ["vorticity", "u", "v", "p"]
 SOUND_SPEED = 1.0 / math.sqrt(3.0)
 #: (severity, Re_mean, split) of the full set
-FULL_CASES = ((0.3, 150.0, "train"), (0.4, 100.0, "train"), (0.5, 125.0, "train"), (0.6, 100.0, "train"),
-              (0.45, 110.0, "heldout"))  # fmt: skip
+FULL_CASES = ((0.3, 150.0, "train"), (0.4, 100.0, "train"), (0.5, 125.0, "train"),
+              (0.6, 100.0, "train"), (0.45, 110.0, "heldout"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,8 @@ class StenosisConfig:
         quarter_wave = 4.0 * nx / SOUND_SPEED
         if self.period < 10.0 * quarter_wave:
             raise ConfigError(
-                f"{self.name}: period {self.period:.0f} steps < 10 × 4L/c_s = {10 * quarter_wave:.0f}: "
+                f"{self.name}: period {self.period:.0f} steps < 10 × 4L/c_s = "
+                f"{10 * quarter_wave:.0f}: "
                 "the pulsation would excite the channel's acoustic resonance; shorten the channel, "
                 "lower alpha or lower the lattice velocity"
             )

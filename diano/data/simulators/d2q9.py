@@ -34,7 +34,7 @@ def equilibrium(rho: Tensor, ux: Tensor, uy: Tensor) -> Tensor:
     """Second-order BGK equilibrium ``(9, …)`` for density and velocity fields."""
     usq = 1.5 * (ux * ux + uy * uy)
     feq = []
-    for (cx, cy), w in zip(C2, W2):
+    for (cx, cy), w in zip(C2, W2, strict=True):
         cu = 3.0 * (cx * ux + cy * uy)
         feq.append(w * rho * (1.0 + cu + 0.5 * cu * cu - usq))
     return torch.stack(feq)
@@ -230,7 +230,8 @@ class D2Q9Channel:
         return Macroscopic(rho, (ux, uy), p)
 
     def force(self, body: Tensor) -> Tensor:
-        """Force ``(Fx, Fy)`` on the solid nodes in ``body`` by momentum exchange (lattice units)."""
+        """Force ``(Fx, Fy)`` on the solid nodes in ``body`` by momentum exchange (lattice
+        units)."""
         if self._links is None or self._links[0] is not body:
             self._links = (body, incoming_links(self.solid, body, C2).to(self.dtype))
         return momentum_exchange(self.f, self._links[1], self._c)

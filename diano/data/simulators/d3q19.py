@@ -53,7 +53,7 @@ def equilibrium(rho: Tensor, ux: Tensor, uy: Tensor, uz: Tensor) -> list[Tensor]
     """Second-order equilibria, one tensor per direction."""
     usq = 1.5 * (ux * ux + uy * uy + uz * uz)
     feq = []
-    for (cx, cy, cz), w in zip(C3, W3):
+    for (cx, cy, cz), w in zip(C3, W3, strict=True):
         cu = 3.0 * (cx * ux + cy * uy + cz * uz)
         feq.append(w * rho * (1.0 + cu + 0.5 * cu * cu - usq))
     return feq
@@ -62,7 +62,8 @@ def equilibrium(rho: Tensor, ux: Tensor, uy: Tensor, uz: Tensor) -> list[Tensor]
 def _boundary_moments(
     rho: Tensor, ux: Tensor, uy: Tensor, uz: Tensor, u_in: Tensor, inlet: Tensor, outlet: Tensor
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Impose the end planes: inlet (x = 0) u = (u_in, 0, 0) with ρ from x = 1; outlet ρ = 1, u from x = −2.
+    """Impose the end planes: inlet (x = 0) u = (u_in, 0, 0) with ρ from x = 1; outlet ρ = 1,
+    u from x = −2.
 
     ``inlet`` and ``outlet`` are ``(1, 1, nx)`` masks of the first and last plane; pointwise
     selections keep the whole step one fused loop when compiled.
@@ -206,7 +207,8 @@ class D3Q19Channel:
         if isinstance(u_in, Tensor) and u_in.ndim == 2:
             if tuple(u_in.shape) != self.shape[:2]:
                 raise ConfigError(
-                    f"inlet profile has shape {tuple(u_in.shape)}, the lattice has (nz, ny)={self.shape[:2]}"
+                    f"inlet profile has shape {tuple(u_in.shape)}, the lattice has "
+                    f"(nz, ny)={self.shape[:2]}"
                 )
             return u_in.to(device=self.device, dtype=self.dtype)
         self._u_in.fill_(float(u_in))
