@@ -125,56 +125,29 @@ def test_resume_continues_and_refuses_other_settings(street: Path, tmp_path: Pat
         model.set_normalizer(data.in_stats)
         return model
 
-    device = torch.device("cpu")
+    def run(model, folder: str, settings=cfg, resume: bool = False):
+        return train(
+            model,
+            data.train,
+            data.val,
+            settings,
+            device=torch.device("cpu"),
+            run_dir=tmp_path / folder,
+            resume=resume,
+            progress_bar=False,
+        )
+
     full = fresh()
-    h_full = train(
-        full, data.train, data.val, cfg, device=device, run_dir=tmp_path / "a", progress_bar=False
-    )
-    half = fresh()
-    train(
-        half,
-        data.train,
-        data.val,
-        cfg.replace(epochs=1),
-        device=device,
-        run_dir=tmp_path / "b",
-        progress_bar=False,
-    )
+    h_full = run(full, "a")
+    run(fresh(), "b", cfg.replace(epochs=1))
     with pytest.raises(CheckpointError, match="other training settings"):
-        train(
-            fresh(),
-            data.train,
-            data.val,
-            cfg,
-            device=device,
-            run_dir=tmp_path / "b",
-            resume=True,
-            progress_bar=False,
-        )
+        run(fresh(), "b", resume=True)
     with pytest.raises(CheckpointError, match="no training state"):
-        train(
-            fresh(),
-            data.train,
-            data.val,
-            cfg,
-            device=device,
-            run_dir=tmp_path / "c",
-            resume=True,
-            progress_bar=False,
-        )
+        run(fresh(), "c", resume=True)
     assert h_full.iterations == 4 and len(h_full.epochs) == 2
     # resuming a finished run with the same settings keeps its history and weights
     again = fresh()
-    h_again = train(
-        again,
-        data.train,
-        data.val,
-        cfg,
-        device=device,
-        run_dir=tmp_path / "a",
-        resume=True,
-        progress_bar=False,
-    )
+    h_again = run(again, "a", resume=True)
     assert h_again.iterations == 4
     for a, b in zip(full.state_dict().values(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b)
