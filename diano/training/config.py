@@ -56,6 +56,9 @@ class TrainConfig:
         val_samples: validation samples (windows) scored each epoch.
         num_workers: data-loader worker processes.
         max_train_samples: cap on the training samples (0: all); the quick preset uses it.
+        symmetry: many-to-one on coronary3d: draw each training pair under a random one of
+            the eight exact symmetries of the vessel's square cross-section
+            (:mod:`diano.training.augment`).
     """
 
     epochs: int = 40
@@ -80,6 +83,7 @@ class TrainConfig:
     val_samples: int = 16
     num_workers: int = 0
     max_train_samples: int = 0
+    symmetry: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -151,7 +155,14 @@ class Recipe:
 
 
 _STATIC = {"k_start": 1, "k_max": 1, "tie_weight": 0.0, "batch_size": 8, "iters_per_epoch": 50}
-_MAP = {"k_start": 1, "k_max": 1, "tie_weight": 0.0, "batch_size": 4, "iters_per_epoch": 50}
+_MAP = {
+    "k_start": 1,
+    "k_max": 1,
+    "tie_weight": 0.0,
+    "batch_size": 4,
+    "iters_per_epoch": 50,
+    "symmetry": True,
+}
 
 RECIPES: dict[str, Recipe] = {
     "default": Recipe(

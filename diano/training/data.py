@@ -30,6 +30,7 @@ from diano.data import (
     load_set,
 )
 from diano.errors import DataError
+from diano.training.augment import CrossSectionSymmetry
 from diano.training.config import TrainConfig
 
 #: the cylinder wake region of the readability tie starts this far behind the centre, in D
@@ -153,6 +154,8 @@ def training_data(
         )
         in_stats = out_stats = compute_stats(train, inputs)
     train = _cap(train, config.max_train_samples, config.seed)
+    if config.symmetry and scenario == "many_to_one":
+        train = CrossSectionSymmetry(_check_square_section(train, cases), config.seed)
     val = _cap(val, config.val_samples, config.seed + 1)
     first = cases[0]
     coords = {k: np.asarray(v) for k, v in first.coords.items() if k != "t"}
@@ -167,6 +170,24 @@ def training_data(
         cases=[c.case_id for c in cases],
         source=str(source),
     )
+
+
+def _check_square_section(dataset: Dataset, cases: list[Any]) -> Dataset:
+    """``dataset`` if every case's (y, z) grid is square and centred on the axis (so that the
+    cross-section's symmetries are exact); a :class:`DataError` otherwise."""
+    for case in cases:
+        y, z = (np.asarray(case.coords.get(k, []), dtype=np.float64) for k in ("y", "z"))
+        if (
+            tuple(case.axes[-3:]) != ("z", "y", "x")
+            or y.shape != z.shape
+            or not np.allclose(y, -y[::-1], atol=1e-6)
+            or not np.allclose(y, z, atol=1e-6)
+        ):
+            raise DataError(
+                f"{case.case_id}: the symmetry augmentation needs a square (z, y) cross-section "
+                "centred on the vessel's inlet axis; train without symmetry=True"
+            )
+    return dataset
 
 
 def tie_region(
