@@ -13,7 +13,9 @@ k⁻³ reference (PNG), and the error under 0–25 % Gaussian input noise. Check
 under ``--ablation`` folders are scored the same way for the ablation table.
 
 The tables replace the section between the ``evaluate`` markers of ``--out``; text outside
-the markers (the discussion of the paper's claims) is kept.
+the markers (the discussion of the paper's claims) is kept. With ``--only``, the results of the
+other checkpoints are kept from ``--json`` (and their figures from ``--img``), so scoring one
+new checkpoint does not drop the rest of the report. Every row names the data it was scored on.
 """
 
 from __future__ import annotations
@@ -45,7 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/results.md"), help="markdown report")
     parser.add_argument("--json", type=Path, default=Path("docs/results.json"), help="JSON results")
     parser.add_argument("--img", type=Path, default=Path("docs/img"), help="folder of the figures")
-    parser.add_argument("--only", nargs="*", default=None, help="manifest entries to score")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help="manifest entries to score (the other results are kept from --json)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--starts", type=int, default=5, help="rollout starts per case")
 
@@ -271,15 +278,48 @@ def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
     return written
 
 
-def markdown(results: list[dict[str, Any]], source: str, images: list[str], out: Path) -> str:
+def _source(result: dict[str, Any]) -> str:
+    """Where a row was scored: ``samples`` or ``cache`` and the number of cases."""
+    source = result.get("source")
+    if not source:
+        return "–"
+    n = len(result.get("scores", {}).get("cases", {}))
+    return f"{source}, {n} case{'s' * (n != 1)}"
+
+
+def _merge_kept(
+    scored: list[dict[str, Any]], json_path: Path, img: Path
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Results in ``json_path`` that were not scored again, and the figures of benchmarks that
+    only they cover (kept from ``img``)."""
+    if not json_path.is_file():
+        return [], []
+    done = {(r["path"], bool(r.get("ablation"))) for r in scored}
+    kept = [
+        r
+        for r in json.loads(json_path.read_text())
+        if (r.get("path"), bool(r.get("ablation"))) not in done
+    ]
+    rescored = {r["benchmark"] for r in scored}
+    figures = sorted(
+        str(p)
+        for bench in sorted({r["benchmark"] for r in kept} - rescored)
+        for p in img.glob(f"results_*_{bench}.png")
+    )
+    return kept, figures
+
+
+def markdown(results: list[dict[str, Any]], images: list[str], out: Path) -> str:
     """The tables of the report (the text between the markers)."""
-    lines = [f"Held-out data: `{source}`. Errors are relative L2 over fluid cells.", ""]
-    lines += [
+    lines = [
+        "Errors are relative L2 over fluid cells, on held-out data: `samples` are the committed "
+        "samples, `cache` the generated set's held-out cases.",
+        "",
         "### Models",
         "",
         *_header(
             "benchmark", "model", "scenario", "parameters", "latent", "compression",
-            "train min", "error", "MSE (paper units)", "latent corr.",
+            "train min", "error", "MSE (paper units)", "latent corr.", "held-out data",
         ),
     ]  # fmt: skip
     for r in [r for r in results if not r.get("ablation")]:
@@ -292,6 +332,7 @@ def markdown(results: list[dict[str, Any]], source: str, images: list[str], out:
                 r["benchmark"], r["model"], r["scenario"], f"{r['n_parameters']:,}",
                 "×".join(map(str, r["latent_shape"])), _fmt(r["compression_ratio"]),
                 _fmt(r["train_minutes"]), _fmt(err), _fmt(mse), _fmt(corr),
+                _source(r),
             )
         )  # fmt: skip
     march = [r for r in results if r["scenario"] in ("temporal", "geometric")]
@@ -363,6 +404,15 @@ def markdown(results: list[dict[str, Any]], source: str, images: list[str], out:
     return "\n".join(lines) + "\n"
 
 
+def _entry(result: dict[str, Any], root: Path) -> str:
+    """The manifest entry of a result (its path relative to the checkpoint root)."""
+    path = Path(result["path"])
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
 def run(args: argparse.Namespace) -> int:
     from diano.checkpoints import MANIFEST, default_root
     from diano.data import load
@@ -395,6 +445,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"scoring {path} on {len(cache[bench])} {bench} cases")
         result = score_checkpoint(path, cache[bench], device, args.starts)
         result["ablation"] = ablation
+        result["source"] = args.source
         mean = result["scores"]["mean"]
         err = mean.get("rel_l2", mean.get("reconstruction"))
         if err is not None and bench == "cylinder2d":
@@ -410,11 +461,21 @@ def run(args: argparse.Namespace) -> int:
             result["mse_paper"] = err**2 * e2 / PAPER_VORTICITY_SCALE**2
         results.append(summary(result))
     images = _plots(results, args.img)
+    if args.only is not None:
+        kept, figures = _merge_kept(results, args.json, args.img)
+        order = {e: i for i, e in enumerate(entries)}
+        results = sorted(
+            results + kept,
+            key=lambda r: (
+                bool(r.get("ablation")),
+                order.get(_entry(r, root), len(order)),
+                r["path"],
+            ),
+        )
+        images = sorted(set(images) | set(figures))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     slim = [{k: v for k, v in r.items() if k != "spectra"} for r in results]
     args.json.write_text(json.dumps(slim, indent=1))
-    write_section(
-        args.out, "evaluate", markdown(results, args.source, images, args.out), title="# Results"
-    )
+    write_section(args.out, "evaluate", markdown(results, images, args.out), title="# Results")
     print(f"wrote {args.out}, {args.json} and {len(images)} figures")
     return 0

@@ -163,3 +163,39 @@ def test_vortex_edit_on_an_ideal_latent_is_local_and_moves_with_the_flow(cache: 
     # group velocity of central differences falls with the wavenumber (dispersion)
     assert wide["speed"] == pytest.approx(0.85, rel=0.1)
     assert 0.6 < narrow["speed"] < wide["speed"]
+
+
+def test_evaluate_only_keeps_the_other_results_and_their_figures(
+    trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, ckpts = trained
+    monkeypatch.setenv("DIANO_DATA_DIR", str(root / "data"))
+    monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(ckpts))
+    other = {
+        "path": "elsewhere/stenosis2d/diano-static.safetensors",
+        "benchmark": "stenosis2d",
+        "model": "diano",
+        "scenario": "static",
+        "n_parameters": 10,
+        "latent_shape": [1, 4, 4],
+        "compression_ratio": 2.0,
+        "preset": "",
+        "train_minutes": 1.0,
+        "scores": {"cases": {"a": {}}, "mean": {"reconstruction": 0.25}},
+        "noise": {"0%": 0.25},
+        "ablation": False,
+        "source": "cache",
+    }
+    (tmp_path / "r.json").write_text(json.dumps([other]))
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "results_spectrum_stenosis2d.png").write_bytes(b"png")
+    report = tmp_path / "results.md"
+    args = ["evaluate", "--out", str(report), "--json", str(tmp_path / "r.json")]
+    args += ["--img", str(tmp_path / "img"), "--starts", "2", "--source", "cache"]
+    assert cli_main([*args, "--only", "cylinder2d/diano-temporal"]) == 0
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert [r["benchmark"] for r in results] == ["cylinder2d", "stenosis2d"]
+    text = report.read_text()
+    assert "| stenosis2d | diano | static |" in text and "| 0.25 |" in text
+    assert "| cache, 1 case |" in text
+    assert "results_spectrum_stenosis2d.png" in text and "results_rollout_cylinder2d.png" in text
