@@ -120,8 +120,7 @@ def evaluate_cases(
     if model.scenario == "many_to_one":
         for flow in cases:
             per_case[flow.case_id] = map_scores(model, [flow], device)
-        mean = {"rel_l2": float(np.mean([v["rel_l2"] for v in per_case.values()]))}
-        return {"cases": per_case, "mean": mean}
+        return {"cases": per_case, "mean": _mean(list(per_case.values()))}
     for flow in cases:
         if model.scenario == "static":
             per_case[flow.case_id] = reconstruction(model, flow, device)

@@ -116,15 +116,31 @@ def rollout_curve(
 def map_scores(
     model: LatentModel, cases: Sequence[FlowData], device: torch.device
 ) -> dict[str, float]:
-    """Mean rel-L2 of the many-to-one map over the snapshots of ``cases``."""
-    errs = []
+    """Mean rel-L2 of the many-to-one map over the snapshots of ``cases``; for a model with a
+    latent physics stage (DIANO's ``map_latents``) also the correlation of its latent pressure
+    with the box-averaged true pressure (``latent_corr``) and of its latent velocities with
+    the box-averaged true velocities (``latent_corr_velocity``, mean of the components), over
+    latent cells with fluid."""
+    errs, corr_p, corr_u = [], [], []
     for flow in cases:
         u, mask = _tensor(flow, model.config.in_channels, device)
         p, _ = _tensor(flow, model.config.out_channels, device)
         for i in range(u.shape[0]):
             pred = map_fields(model, u[i : i + 1], mask)
             errs.append(float(rel_l2(pred, p[i : i + 1], mask)))
-    return {"rel_l2": float(np.mean(errs))}
+            if hasattr(model, "map_latents"):
+                z, _, p_latent = model.map_latents(u[i : i + 1], mask)
+                corr_p.append(float(latent_correlation(p_latent, p[i : i + 1], mask=mask)[0]))
+                per_component = [
+                    latent_correlation(z[:, c : c + 1], u[i : i + 1, c : c + 1], mask=mask)
+                    for c in range(z.shape[1])
+                ]
+                corr_u.append(float(torch.cat(per_component).mean()))
+    out = {"rel_l2": float(np.mean(errs))}
+    if corr_p:
+        out["latent_corr"] = float(np.mean(corr_p))
+        out["latent_corr_velocity"] = float(np.mean(corr_u))
+    return out
 
 
 def at_steps(curve: np.ndarray, steps: Sequence[int]) -> dict[str, float]:

@@ -75,9 +75,7 @@ def map_pressure(model: nn.Module, velocity: np.ndarray, mask: np.ndarray) -> Ve
     shape = tuple(u.shape[2:])
     if getattr(model, "name", "") != "diano":
         return VesselPrediction(to_numpy(model.map(u)[0, 0] * m[0, 0]))
-    z = model.encode(u, m)  # (1, 3, M, M, M), masked latent velocities
-    latent_mask = model.latent_mask(m)
-    p_latent = model.solver(z[:, 0:1], z[:, 1:2], z[:, 2:3], mask=latent_mask)
+    z, latent_mask, p_latent = model.map_latents(u, m)  # (1, 3, M, M, M) masked velocities
     pressure = model.decode(p_latent, shape, m)
     info = getattr(model.solver, "last_info", None)
     solve = None

@@ -408,11 +408,22 @@ class Diano(LatentModel):
         """
         if self.scenario != "many_to_one":
             return super().map(inputs)
+        _, _, p = self.map_latents(inputs, mask)
+        return self.decode(p, tuple(inputs.shape[2:]), mask)
+
+    def map_latents(
+        self, inputs: Tensor, mask: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None, Tensor]:
+        """The inside of :meth:`map`: latent velocities ``(B, 3, *M)``, the latent fluid mask
+        ``(B or 1, 1, *M)`` (``None`` without ``mask``) and the latent pressure ``(B, 1, *M)``
+        of the Poisson solve, which :meth:`decode` turns into the pressure."""
+        if self.scenario != "many_to_one":
+            raise ConfigError(f"map_latents needs scenario 'many_to_one', not {self.scenario!r}")
         z = self.encode(inputs, mask)
         latent_mask = None if mask is None else self.latent_mask(mask).to(z.dtype)
         # latent velocities (B, 1, *M) each -> latent pressure (B, 1, *M)
         p = self.solver(z[:, 0:1], z[:, 1:2], z[:, 2:3], mask=latent_mask)
-        return self.decode(p, tuple(inputs.shape[2:]), mask)
+        return z, latent_mask, p
 
     def rollout(
         self, u0: Tensor, n_steps: int, reencode: bool = False, mask: Tensor | None = None

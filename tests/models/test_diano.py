@@ -150,8 +150,17 @@ def test_many_to_one_masks_latents_and_output(field, mask_of) -> None:
         torch.testing.assert_close(model(u, mask), p)
         fine = tuple(2 * n for n in shape)
         assert model.decode(z[:, :1], fine).shape == (2, 1, *fine)
+        # the map is the decoded latent pressure of map_latents, whose velocities are encode's
+        z2, latent_mask, p_latent = model.map_latents(u, mask)
+        torch.testing.assert_close(z2, z)
+        torch.testing.assert_close(latent_mask, model.latent_mask(mask))
+        assert p_latent.shape == (2, 1, *model.config.latent_shape)
+        assert (p_latent[latent_mask.expand_as(p_latent) == 0] == 0).all()
+        torch.testing.assert_close(model.decode(p_latent, shape, mask), p)
     with pytest.raises(ConfigError, match="does not march"):
         model.rollout(u, 1)
+    with pytest.raises(ConfigError, match="many_to_one"):
+        tiny("cylinder2d", "static").map_latents(field((16, 16), 1))
 
 
 def test_paper_preset_is_expressible(field) -> None:

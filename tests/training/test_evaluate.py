@@ -199,3 +199,36 @@ def test_evaluate_only_keeps_the_other_results_and_their_figures(
     assert "| stenosis2d | diano | static |" in text and "| 0.25 |" in text
     assert "| cache, 1 case |" in text
     assert "results_spectrum_stenosis2d.png" in text and "results_rollout_cylinder2d.png" in text
+
+
+def test_many_to_one_scores_read_diano_latent_pressure_against_pooled_truth() -> None:
+    from diano.data.flow import FlowData
+    from diano.evaluation.scores import map_scores
+    from diano.metrics import pool_to
+
+    torch.manual_seed(0)
+    model = build_model("diano", default_config("diano", "coronary3d", "many_to_one", size="tiny"))
+    model.eval()
+    shape = model.config.grid_shape
+    g = np.random.default_rng(0)
+    fields = g.standard_normal((1, 4, *shape)).astype(np.float32)
+    mask = np.zeros(shape, bool)
+    mask[:, 4:12, 4:12] = True
+    fields[:, :, ~mask] = 0.0
+    flow = FlowData(fields, ("u", "v", "w", "p"), mask, {"t": np.zeros(1)}, {})
+    scored = map_scores(model, [flow], torch.device("cpu"))
+    assert set(scored) == {"rel_l2", "latent_corr", "latent_corr_velocity"}
+    assert all(-1.0 <= scored[k] <= 1.0 for k in ("latent_corr", "latent_corr_velocity"))
+
+    # a latent pressure equal to the pooled true pressure correlates exactly
+    def ideal(inputs, m):
+        z, latent_mask, _ = type(model).map_latents(model, inputs, m)
+        p = torch.as_tensor(fields[:, 3:4])
+        return z, latent_mask, pool_to(p, model.config.latent_shape, torch.as_tensor(mask))
+
+    model.map_latents = ideal
+    assert map_scores(model, [flow], torch.device("cpu"))["latent_corr"] == pytest.approx(1.0)
+    baseline = build_model(
+        "cnn_ae", default_config("cnn_ae", "coronary3d", "many_to_one", size="tiny")
+    )
+    assert set(map_scores(baseline, [flow], torch.device("cpu"))) == {"rel_l2"}
