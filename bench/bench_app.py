@@ -361,18 +361,23 @@ def bare_fragment(presses: int) -> list[float]:
     return out
 
 
+SHOT_HEIGHT = 4400
 SHOTS = {
     "overview": ("", "DIANO Explorer", None),
     "explore": ("explore", "Explore in time", "explore"),
     "latent_editor": ("latent_editor", "Latent editor", "editor"),
     "playground": ("playground", "Solver playground", "playground"),
     "compare": ("compare", "Compare models", "compare"),
+    "stenosis": ("stenosis", "Stenosis", "stenosis"),
+    "vessel3d": ("vessel3d", "3D vessel", "vessel3d"),
 }
 
 
-def screenshots(env: dict[str, str], out: Path, width: int = 1100) -> list[Path]:
-    """Save a screenshot of every page to ``out/app_<page>.png`` (256-colour PNG, ``width``
-    pixels wide)."""
+def screenshots(
+    env: dict[str, str], out: Path, width: int = 1100, pages: list[str] | None = None
+) -> list[Path]:
+    """Save a screenshot of every page (or of ``pages``, keys of :data:`SHOTS`) to
+    ``out/app_<page>.png`` (256-colour PNG, ``width`` pixels wide)."""
     from PIL import Image
 
     sys.path.insert(0, str(REPO / "tests" / "browser"))
@@ -386,9 +391,12 @@ def screenshots(env: dict[str, str], out: Path, width: int = 1100) -> list[Path]
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1500, "height": 1900})
+            # tall enough for the longest page (the 3D vessel's scenes, slices and latent view)
+            page = browser.new_page(viewport={"width": 1500, "height": SHOT_HEIGHT})
             page.set_default_timeout(90_000)
             for name, (path, heading, action) in SHOTS.items():
+                if pages and name not in pages:
+                    continue
                 page.goto(f"http://127.0.0.1:{port}/{path}")
                 page.get_by_role("heading", name=heading).first.wait_for()
                 page.locator(".js-plotly-plot").first.wait_for()
@@ -402,7 +410,7 @@ def screenshots(env: dict[str, str], out: Path, width: int = 1100) -> list[Path]
                 )
                 page.screenshot(
                     path=str(target),
-                    clip={"x": 0, "y": 0, "width": 1500, "height": min(bottom + 20, 1900)},
+                    clip={"x": 0, "y": 0, "width": 1500, "height": min(bottom + 20, SHOT_HEIGHT)},
                 )
                 image = Image.open(target).convert("RGB")
                 image = image.resize(
@@ -433,6 +441,15 @@ def _prepare(page, action: str | None) -> None:
         page.wait_for_timeout(2500)
         page.locator(".updatemenu-button").filter(has_text="pause").first.click()
         page.wait_for_timeout(800)
+    elif action == "stenosis":
+        page.get_by_role("button", name="step ×10").click()
+        page.get_by_text("10 step(s) marched").wait_for()
+        _idle(page)
+    elif action == "vessel3d":
+        canvas = page.frame_locator("iframe#stpyvistaframe").first.locator("canvas").first
+        canvas.wait_for()
+        _idle(page)
+        page.wait_for_timeout(2500)  # vtk.js draws after the scene has loaded
     elif action == "editor":
         grid = page.frame_locator('iframe[title="diano.ui.canvas.fieldcanvas"]').first
         grid.get_by_role("button", name="apply", exact=True).click()
@@ -533,12 +550,16 @@ def main(argv: list[str] | None = None) -> int:
         "--screenshots", type=Path, default=None,
         help="only save a screenshot of every page to this folder (e.g. docs/img)",
     )  # fmt: skip
+    parser.add_argument(
+        "--pages", nargs="*", choices=sorted(SHOTS), default=None,
+        help="with --screenshots: only these pages",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.screenshots is not None:
         with tempfile.TemporaryDirectory() as tmp:
             env, _ = models_and_data(Path(tmp))
-            for path in screenshots(env, args.screenshots):
+            for path in screenshots(env, args.screenshots, pages=args.pages):
                 print(path, f"{path.stat().st_size / 1e3:.0f} kB")
         return 0
     with tempfile.TemporaryDirectory() as tmp:

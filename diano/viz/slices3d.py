@@ -66,7 +66,8 @@ def slice_figure(
         span = (1.0 - 2 * gap) * w / total
         col_domains.append((start, start + span))
         start += span + gap
-    row_gap = 0.06 / max(n_rows, 1)
+    # about 34 px between rows, room for the tick labels of the row above
+    row_gap = 34.0 / (row_height * n_rows + 10) if n_rows > 1 else 0.0
     row_span = (1.0 - row_gap * (n_rows - 1)) / n_rows
     scale = ERROR_SCALE if error else PRESSURE_SCALE
     layout: dict = {
@@ -99,13 +100,14 @@ def slice_figure(
                 )
             )
             layout[f"xaxis{suffix}"] = {
-                "domain": list(col_domains[c]),
+                "domain": [max(0.0, col_domains[c][0]), min(1.0, col_domains[c][1])],
                 "anchor": f"y{suffix}",
                 "title": {"text": f"{h_name} / {length_unit}" if r == n_rows - 1 else None},
                 "constrain": "domain",
             }
             layout[f"yaxis{suffix}"] = {
-                "domain": [top - row_span, top],
+                # clipped: the last row's bottom is 0 up to rounding (plotly rejects -1e-17)
+                "domain": [max(0.0, top - row_span), min(1.0, top)],
                 "anchor": f"x{suffix}",
                 "scaleanchor": f"x{suffix}",
                 "constrain": "domain",

@@ -77,3 +77,17 @@ def test_stenosis_figure_stacks_fields_over_the_line() -> None:
 def test_line_error_figure() -> None:
     fig = line_error_figure(np.arange(3), {"a": np.ones(3), "b": np.zeros(3)}, title="e")
     assert [t.name for t in fig.data] == ["a", "b"]
+
+
+@pytest.mark.parametrize("n_rows", [1, 2, 3, 4])
+def test_slice_figure_builds_for_the_truth_and_up_to_three_models(tube, n_rows: int) -> None:
+    p, mask, coords = tube["p"], tube["mask"], tube["coords"]
+    fields = {f"field {i}": (1.0 - 0.1 * i) * p for i in range(n_rows)}
+    fig = slice_figure(fields, mask, coords, (5, 8, 8), limits=(-1.0, 1.0))
+    domains = [
+        d
+        for name in fig.layout
+        if name.startswith(("xaxis", "yaxis"))
+        for d in fig.layout[name].domain
+    ]
+    assert len(domains) == 2 * 2 * 3 * n_rows and all(0.0 <= d <= 1.0 for d in domains)
