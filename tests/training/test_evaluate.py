@@ -48,6 +48,14 @@ def trained(cache: Path) -> tuple[Path, Path]:
     return root, ckpts
 
 
+@pytest.fixture
+def evaluate_env(trained: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``diano evaluate`` pointed at the test's data cache and checkpoint root."""
+    root, ckpts = trained
+    monkeypatch.setenv("DIANO_DATA_DIR", str(root / "data"))
+    monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(ckpts))
+
+
 def test_period_from_strouhal_and_rollout_protocol(trained: tuple[Path, Path]) -> None:
     root, _ = trained
     flow = load(root / "data" / "cylinder2d" / "cylinder2d_re180.h5")
@@ -74,12 +82,8 @@ def test_noise_robustness_grows_with_noise(trained: tuple[Path, Path]) -> None:
     assert all(np.isfinite(v) for v in out.values())
 
 
-def test_evaluate_writes_report_json_and_figures_keeping_text(
-    trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root, ckpts = trained
-    monkeypatch.setenv("DIANO_DATA_DIR", str(root / "data"))
-    monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(ckpts))
+@pytest.mark.usefixtures("evaluate_env")
+def test_evaluate_writes_report_json_and_figures_keeping_text(tmp_path: Path) -> None:
     report = tmp_path / "results.md"
     report.write_text(f"# Results\n\nHand-written discussion.\n\n{BEGIN}\nold\n{END}\n\nClaims.\n")
     code = cli_main(
@@ -165,12 +169,8 @@ def test_vortex_edit_on_an_ideal_latent_is_local_and_moves_with_the_flow(cache: 
     assert 0.6 < narrow["speed"] < wide["speed"]
 
 
-def test_evaluate_only_keeps_the_other_results_and_their_figures(
-    trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root, ckpts = trained
-    monkeypatch.setenv("DIANO_DATA_DIR", str(root / "data"))
-    monkeypatch.setenv("DIANO_CHECKPOINT_DIR", str(ckpts))
+@pytest.mark.usefixtures("evaluate_env")
+def test_evaluate_only_keeps_the_other_results_and_their_figures(tmp_path: Path) -> None:
     other = {
         "path": "elsewhere/stenosis2d/diano-static.safetensors",
         "benchmark": "stenosis2d",
