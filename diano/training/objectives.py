@@ -14,7 +14,9 @@ training standard deviation, the model's own normaliser), averaged over fluid ce
 
 The readability tie ``w · (1 − corr(z, pool(ω)))`` (DIANO on a latent grid) uses a Pearson
 correlation per sample, which a shrinking latent cannot lower, on the encoded latent and on
-each decoded marched latent against the pooled truth at the same time.
+each decoded marched latent against the pooled truth at the same time. In the many-to-one
+scenario it ties DIANO's latent velocities, component by component, to the box-averaged
+input velocities, so that the Poisson solve between them acts on (coarse) velocities.
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ class Objective(nn.Module):
         self.tie_on = (
             config.tie_weight > 0
             and model.name == "diano"
-            and model.scenario in ("static", "temporal")
+            and model.scenario in ("static", "temporal", "many_to_one")
         )
 
     def tie(self, z: Tensor, truth: Tensor, mask: Tensor | None) -> Tensor:
@@ -129,10 +131,19 @@ class Objective(nn.Module):
         return LossTerms(total, parts)
 
     def _map(self, batch: dict[str, Any]) -> LossTerms:
-        mask = batch["mask"]
-        pred = map_fields(self.model, batch["inputs"], mask)
+        mask, inputs = batch["mask"], batch["inputs"]
+        if not self.tie_on:
+            pred = map_fields(self.model, inputs, mask)
+            loss = normalised_mse(self.model, pred, batch["target"], mask)
+            return LossTerms(loss, {"map": float(loss.detach())})
+        z, _, p_latent = self.model.map_latents(inputs, mask)
+        pred = self.model.decode(p_latent, tuple(inputs.shape[2:]), mask)
         loss = normalised_mse(self.model, pred, batch["target"], mask)
-        return LossTerms(loss, {"map": float(loss.detach())})
+        tie = torch.stack(
+            [self.tie(z[:, c : c + 1], inputs[:, c : c + 1], mask) for c in range(z.shape[1])]
+        ).mean()
+        parts = {"map": float(loss.detach()), "tie": float(tie.detach())}
+        return LossTerms(loss + self.config.tie_weight * tie, parts)
 
     def _rollout(self, batch: dict[str, Any], k: int, steps: Sequence[int]) -> LossTerms:
         cfg, model = self.config, self.model

@@ -18,6 +18,7 @@ import torch
 from diano.checkpoints import load_checkpoint
 from diano.cli import main as cli_main
 from diano.errors import CheckpointError, ConfigError, DataError
+from diano.metrics import latent_correlation
 from diano.models import build_model
 from diano.models.presets import default_config
 from diano.training import TrainConfig, recipe, train
@@ -94,6 +95,34 @@ def test_tie_is_scale_invariant_and_restricted_to_the_wake(street: Path) -> None
     assert float(objective.tie(z, truth, None)) == pytest.approx(0.0, abs=1e-6)
     assert float(objective.tie(3.0 * z, truth, None)) == pytest.approx(0.0, abs=1e-6)
     assert float(objective.tie(-z, truth, None)) == pytest.approx(2.0, abs=1e-6)
+
+
+def test_many_to_one_tie_reads_the_latent_velocities_against_the_pooled_input() -> None:
+    config = default_config("diano", "coronary3d", "many_to_one", size="tiny")
+    torch.manual_seed(0)
+    model = build_model("diano", config)
+    shape = config.grid_shape
+    mask = torch.zeros(1, 1, *shape, dtype=torch.bool)
+    mask[..., 4:12, 4:12] = True
+    inputs = torch.randn(2, 3, *shape) * mask
+    batch = {"inputs": inputs, "target": torch.randn(2, 1, *shape) * mask, "mask": mask}
+    plain = Objective(model, TrainConfig(tie_weight=0.0))(batch)
+    assert set(plain.parts) == {"map"}
+    tied = Objective(model, TrainConfig(tie_weight=0.5))(batch)
+    assert set(tied.parts) == {"map", "tie"}
+    assert tied.parts["map"] == pytest.approx(plain.parts["map"], rel=1e-5)
+    with torch.no_grad():
+        z, _, _ = model.map_latents(inputs, mask)
+    expected = np.mean(
+        [
+            float((1 - latent_correlation(z[:, c : c + 1], inputs[:, c : c + 1], mask=mask)).mean())
+            for c in range(3)
+        ]
+    )
+    assert tied.parts["tie"] == pytest.approx(expected, rel=1e-5)
+    assert float(tied.total) == pytest.approx(plain.parts["map"] + 0.5 * expected, rel=1e-5)
+    tied.total.backward()
+    assert all(p.grad is not None for p in model.encoders.parameters())
 
 
 def test_quick_preset_writes_a_loadable_checkpoint_with_metadata(
