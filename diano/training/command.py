@@ -232,7 +232,7 @@ def train_one(
     pde = getattr(mcfg, "pde", None)
     extra = {
         "preset": args.preset,
-        "recipe": rec.description,
+        "recipe": rec.describe(mcfg.scenario),
         "train_config": dataclasses.asdict(tcfg),
         "trained_horizon": tcfg.k_max if mcfg.scenario in ("temporal", "geometric") else 0,
         "snapshot_dt": data.snapshot_dt,

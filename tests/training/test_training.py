@@ -273,3 +273,12 @@ def test_model_config_sets_the_latent_pde_from_the_data_and_flags() -> None:
         model_config(
             "cylinder2d", "diano", "static", "default", 0.05, [100.0], False, {"scheme": "oucs2"}
         )
+
+
+def test_recipes_describe_what_they_train_per_scenario() -> None:
+    default = recipe("default")
+    assert default.describe("temporal") == default.description
+    assert "rollout" in default.describe("temporal")
+    assert "many-to-one" in default.describe("many_to_one")
+    assert "rollout" not in default.describe("many_to_one")
+    assert "authors" in recipe("paper").describe("many_to_one")
