@@ -163,7 +163,9 @@ class WindowDataset(_CaseDataset):
         channels: channel names to serve (all by default).
         split: ``"all"``, ``"train"`` (windows inside the first ``train_fraction`` of each
             case's snapshots) or ``"test"`` (windows inside the rest; they share no snapshot
-            with a training window).
+            with a training window). A whole-cycle record (:attr:`FlowData.periodic`, the
+            stenosis) is split by the window's start phase instead: its windows wrap around
+            the cycle, may be longer than the record, and share snapshots across the split.
         train_fraction: share of each case's snapshots given to training windows.
         stride: offset between the first snapshots of consecutive windows.
 
@@ -185,20 +187,27 @@ class WindowDataset(_CaseDataset):
         if n_steps < 1 or stride < 1:
             raise ConfigError(f"n_steps and stride must be >= 1, got {n_steps} and {stride}")
         self.n_steps = n_steps
+        self._periodic = [case.periodic for case in self.cases]
         for c, fields in enumerate(self._fields):
             n_t = fields.shape[0]
             cut = round(train_fraction * n_t)
             lo, hi = {"all": (0, n_t), "train": (0, cut), "test": (cut, n_t)}[split]
-            self.index += [(c, t0) for t0 in range(lo, hi - n_steps, stride)]
+            last = hi if self._periodic[c] else hi - n_steps
+            self.index += [(c, t0) for t0 in range(lo, last, stride)]
         self._require_items(f"{split!r} split with n_steps={n_steps}")
+
+    def _frames(self, case: int, t0: int) -> torch.Tensor:
+        """Snapshot indices of the window from ``t0`` (wrapped on a whole-cycle record)."""
+        frames = torch.arange(t0, t0 + self.n_steps + 1)
+        return frames % self._fields[case].shape[0] if self._periodic[case] else frames
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         case, t0 = self.index[i]
-        window = self._fields[case][t0 : t0 + self.n_steps + 1]
+        window = self._fields[case][self._frames(case, t0)]
         return {"u": window, "mask": self._mask(case, 2), "case": case, "t": t0}
 
     def _snapshot_pairs(self) -> list[tuple[int, int]]:
-        return [(c, t0 + k) for c, t0 in self.index for k in range(self.n_steps + 1)]
+        return [(c, int(k)) for c, t0 in self.index for k in self._frames(c, t0)]
 
 
 class PairDataset(_CaseDataset):

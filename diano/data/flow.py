@@ -166,6 +166,40 @@ class FlowData:
         """Time between consecutive snapshots (mean step of ``t``); NaN for one snapshot."""
         return _step(self.coords["t"])
 
+    @property
+    def periodic(self) -> bool:
+        """True when the record is whole cycles of a periodic flow: ``t`` is counted in
+        periods (the stenosis' cardiac cycle) and the snapshots cover a whole number of them,
+        so snapshot ``n_times`` is snapshot 0 again."""
+        if "period" not in str(self.units.get("t", "")) or self.n_times < 2:
+            return False
+        span = self.n_times * self.time_step
+        return round(span) >= 1 and abs(span - round(span)) < 1e-3 * self.time_step * self.n_times
+
+    def frame(self, k: int) -> int | None:
+        """Index of the snapshot at step ``k`` from the first one: ``k`` itself inside the
+        record, wrapped around for a periodic record, None past the end of any other."""
+        if 0 <= k < self.n_times:
+            return k
+        return k % self.n_times if self.periodic and k >= 0 else None
+
+    def cycled(self, n_times: int) -> FlowData:
+        """The record continued to ``n_times`` snapshots by repeating its cycle (a periodic
+        record only; one at least that long is returned as it is)."""
+        if n_times <= self.n_times:
+            return self
+        if not self.periodic:
+            raise ConfigError(f"{self.case_id}: not a whole-cycle record; it cannot be cycled")
+        index = np.arange(n_times) % self.n_times
+        t = self.coords["t"][0] + self.time_step * np.arange(n_times)
+        base = np.arange(self.n_times) if self.time_index is None else self.time_index
+        return replace(
+            self,
+            fields=self.fields[index],
+            coords=dict(self.coords, t=t),
+            time_index=base[index],
+        )
+
     def channel(self, name: str) -> np.ndarray:
         """Return one channel as a ``(T, *S)`` array (a view)."""
         return self.fields[:, self._channel_indices([name])[0]]

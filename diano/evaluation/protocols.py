@@ -5,8 +5,9 @@
 - static: reconstruction rel-L2 and the latent's correlation with the pooled input;
 - temporal / geometric: latent-only rollouts (and re-encoded ones when asked) at fractions
   of the flow's period (cylinder: the shedding period from the case's measured St; stenosis:
-  the cardiac cycle), from several starts, next to persistence and the time-mean field,
-  plus the latent's correlation with the pooled truth in the wake and over the whole box;
+  the cardiac cycle, its one-cycle record continued periodically), from several starts,
+  next to persistence and the time-mean field, plus the latent's correlation with the
+  pooled truth in the wake and over the whole box;
 - many_to_one: the mapped field's rel-L2.
 
 The same function scores the committed samples (what the checkpoint test re-checks) and
@@ -68,9 +69,15 @@ def _rollout_case(
     horizon = max(steps)
     if max_steps is not None:
         horizon = min(horizon, max_steps)
-    horizon = min(horizon, n_t - 1)
+    if flow.periodic:
+        # one whole-cycle record (stenosis): the truth past its end is its start again;
+        # whole cycles keep the time-mean field exact, and the starts stay in the first cycle
+        flow = flow.cycled(n_t * (1 + -(-horizon // n_t)))
+        room = n_t - 1
+    else:
+        horizon = min(horizon, n_t - 1)
+        room = n_t - 1 - horizon
     kept = [(f, s) for f, s in zip(fractions, steps, strict=True) if s <= horizon]
-    room = n_t - 1 - horizon
     starts = sorted({int(round(s)) for s in np.linspace(0, room, n_starts)}) if room > 0 else [0]
     out: dict[str, Any] = {"horizon": horizon, "starts": starts, "snapshots_per_period": per}
     wake = _wake(model, flow)

@@ -183,7 +183,7 @@ RECIPES: dict[str, Recipe] = {
             "static": _STATIC,
             "many_to_one": _MAP,
             "temporal": {"k_max": 200, "batch_size": 4},
-            "geometric": {"tie_weight": 0.0, "k_max": 40, "batch_size": 4},
+            "geometric": {"tie_weight": 0.0, "k_max": 100, "batch_size": 4},
         },
         description="measured best: latent-only rollout loss with a horizon curriculum, "
         "reconstruction and a readability tie (DIANO)",

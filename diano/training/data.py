@@ -136,22 +136,20 @@ def training_data(
     else:
         horizon = config.k_max
         usable = int(round(config.train_fraction * n_times)) - 1
-        if horizon > usable:
+        periodic = all(c.periodic for c in cases)
+        if horizon > usable and not periodic:
             raise DataError(
                 f"{benchmark}: a rollout horizon of {horizon} steps needs more than {usable + 1} "
                 f"training snapshots per case ({n_times} per case, {config.train_fraction:.0%} "
                 "for training); lower --k-max or generate longer records"
             )
         train = WindowDataset(cases, horizon, inputs, "train", config.train_fraction)
-        val_horizon = min(horizon, n_times - int(round(config.train_fraction * n_times)) - 1)
-        val = WindowDataset(
-            cases,
-            val_horizon,
-            inputs,
-            "test",
-            config.train_fraction,
-            stride=max(1, val_horizon // 4),
-        )
+        # whole-cycle records (stenosis) wrap: validation windows start at the held-back
+        # phases of the cycle and are as long as the training ones
+        held = n_times - int(round(config.train_fraction * n_times))
+        val_horizon = horizon if periodic else min(horizon, held - 1)
+        stride = max(1, (held if periodic else val_horizon) // 4)
+        val = WindowDataset(cases, val_horizon, inputs, "test", config.train_fraction, stride)
         in_stats = out_stats = compute_stats(train, inputs)
     train = _cap(train, config.max_train_samples, config.seed)
     if config.symmetry and scenario == "many_to_one":

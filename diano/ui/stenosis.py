@@ -85,13 +85,13 @@ def _rel(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
 
 
 def _record(loaded: LoadedModel, case: FlowData, t: int, state: LineState, new: list) -> None:
-    """Errors of the lines ``new`` (the next ones of the march) against the truth (NaN past
-    the last snapshot)."""
+    """Errors of the lines ``new`` (the next ones of the march) against the truth (a
+    one-cycle record continues periodically; NaN past the end of any other)."""
     truth = model_truth(case, loaded)
     shape = tuple(case.spatial_shape)
     for z in new:
-        k = t + len(state.errors)
-        if k >= truth.shape[0]:
+        k = case.frame(t + len(state.errors))
+        if k is None:
             state.errors.append(float("nan"))
             state.recon.append(float("nan"))
             state.persistence.append(float("nan"))
@@ -227,11 +227,13 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     }
     fields = {f"decoded after {k} step(s)": blank(decoded, case.mask)}
     error = None
-    if t + k < truth.shape[0]:
-        fields = {f"truth, frame {t + k}": blank(truth[t + k, 0], case.mask), **fields}
-        error = abs_error(decoded, truth[t + k, 0], case.mask)
-        target = encode_line(loaded.model, truth[t + k], case.mask)
-        lines[f"encoded frame {t + k} (target)"] = line_array(target)[0]
+    j = case.frame(t + k)
+    if j is not None:
+        later = f" (cycle {(t + k) // case.n_times + 1})" if j != t + k else ""
+        fields = {f"truth, frame {j}{later}": blank(truth[j, 0], case.mask), **fields}
+        error = abs_error(decoded, truth[j, 0], case.mask)
+        target = encode_line(loaded.model, truth[j], case.mask)
+        lines[f"encoded frame {j}{later} (target)"] = line_array(target)[0]
     channel = loaded.model.config.in_channels[0]
     show(
         stenosis_figure(

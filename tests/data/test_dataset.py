@@ -151,3 +151,19 @@ def test_split_arguments_are_checked(cases: list[FlowData]) -> None:
         SnapshotDataset(cases, split="train", train_fraction=1.0)
     with pytest.raises(DataError, match="no cases"):
         SnapshotDataset([])
+
+
+def test_windows_of_a_whole_cycle_record_wrap_and_split_by_start_phase() -> None:
+    g = np.random.default_rng(0)
+    fields = g.standard_normal((10, 1, NY, NX)).astype(np.float32)
+    coords = {"t": np.arange(10) / 10, "x": np.arange(float(NX)), "y": np.arange(float(NY))}
+    cycle = FlowData(fields, ("u",), np.ones((NY, NX), bool), coords, {"t": "cardiac period"})
+    train = WindowDataset([cycle], n_steps=25, split="train", train_fraction=0.8)
+    test = WindowDataset([cycle], n_steps=25, split="test", train_fraction=0.8)
+    assert [t for _, t in train.index] == list(range(8)) and [t for _, t in test.index] == [8, 9]
+    item = test[1]
+    assert item["u"].shape == (26, 1, NY, NX) and item["t"] == 9
+    # step k of the window from frame 9 is frame (9 + k) mod 10
+    for k in (0, 1, 11, 25):
+        np.testing.assert_array_equal(item["u"][k].numpy(), fields[(9 + k) % 10])
+    assert set(train.snapshots()[0]) == set(range(10))

@@ -392,3 +392,27 @@ def test_attribute_types_round_trip(tmp_path: Path) -> None:
 def test_code_version_names_the_commit() -> None:
     version = io.code_version()
     assert version.startswith(diano.__version__)
+
+
+def test_whole_cycle_record_wraps_and_others_do_not() -> None:
+    g = np.random.default_rng(0)
+    fields = g.standard_normal((10, 1, 4, 6)).astype(np.float32)
+    mask = np.ones((4, 6), bool)
+    space = {"x": np.arange(6.0), "y": np.arange(4.0)}
+    cycle = FlowData(
+        fields, ("vorticity",), mask, {"t": np.arange(10) / 10, **space}, {"t": "cardiac period"}
+    )
+    assert cycle.periodic
+    assert [cycle.frame(k) for k in (3, 10, 27, -1)] == [3, 0, 7, None]
+    longer = cycle.cycled(25)
+    assert longer.n_times == 25 and np.array_equal(longer.fields[17], fields[7])
+    assert longer.coords["t"][-1] == pytest.approx(2.4) and longer.time_index[12] == 2
+    assert cycle.cycled(5) is cycle
+    # part of a cycle, or time not counted in periods: no wrapping
+    part = cycle.select(time=slice(0, 8))
+    other = FlowData(fields, ("vorticity",), mask, {"t": np.arange(10) / 10, **space}, {"t": "s"})
+    for flow in (part, other):
+        n = flow.n_times
+        assert not flow.periodic and flow.frame(n) is None and flow.frame(n - 1) == n - 1
+        with pytest.raises(ConfigError, match="whole-cycle"):
+            flow.cycled(20)

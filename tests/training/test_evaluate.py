@@ -232,3 +232,26 @@ def test_many_to_one_scores_read_diano_latent_pressure_against_pooled_truth() ->
         "cnn_ae", default_config("cnn_ae", "coronary3d", "many_to_one", size="tiny")
     )
     assert set(map_scores(baseline, [flow], torch.device("cpu"))) == {"rel_l2"}
+
+
+def test_one_cycle_stenosis_record_is_marched_for_two_cycles() -> None:
+    """A one-cycle record continues periodically, so 1 and 2 cycles are scored and
+    persistence is exact at whole cycles (it is not when the truth is not wrapped)."""
+    from diano.data.flow import FlowData
+    from diano.explore.synthetic import stenosis_channel
+
+    case = stenosis_channel(n_times=20)
+    coords = {k: v for k, (v, _) in case["coords"].items()}
+    units = {k: u for k, (_, u) in case["coords"].items()}
+    flow = FlowData(
+        case["fields"], case["channels"], case["mask"] > 0, coords, units, case["attrs"]
+    )
+    assert flow.periodic and period_steps(flow) == pytest.approx(20.0)
+    torch.manual_seed(0)
+    model = build_model("diano", default_config("diano", "stenosis2d", "geometric", size="tiny"))
+    result = evaluate_cases(model, [flow], n_starts=3)["cases"][flow.case_id]
+    assert result["horizon"] == 40 and result["starts"] == [0, 10, 19]
+    assert set(result["model"]) == {"0.1T", "0.5T", "1T", "2T"}
+    assert result["persistence"]["1T"] == pytest.approx(0.0, abs=1e-6)
+    assert result["persistence"]["2T"] == pytest.approx(0.0, abs=1e-6)
+    assert result["persistence"]["0.5T"] > 0.1
