@@ -39,8 +39,10 @@ DEFAULT_SCENARIO: dict[str, str] = {
 
 #: snapshot spacing of the cylinder data, D/U∞ (≈ 100 snapshots per shedding period)
 CYLINDER_SNAPSHOT_DT = 0.05
-#: snapshot spacing of the stenosis data, H/U_mean (100 snapshots per cycle of 12.6 H/U_mean)
-STENOSIS_SNAPSHOT_DT = 0.126
+#: snapshots per cardiac cycle in the stenosis data, whose time unit is the cycle
+STENOSIS_SNAPSHOTS_PER_CYCLE = 100
+#: window lengths the stenosis latent line travels per cardiac cycle (see :func:`stenosis_pde`)
+STENOSIS_WINDOWS_PER_CYCLE = 3.15
 
 _BENCHMARK = {
     # grid, box (tensor axis order, data length unit), input and output channels
@@ -74,26 +76,37 @@ def benchmark_facts(benchmark: str, size: str = "default") -> dict[str, Any]:
     return {"grid_shape": grid, "extent": extent, "in_channels": inputs, "out_channels": outputs}
 
 
-def cylinder_pde(snapshot_dt: float = CYLINDER_SNAPSHOT_DT, re: float = 100.0) -> AdvectionPDE:
+def cylinder_pde(
+    snapshot_dt: float = CYLINDER_SNAPSHOT_DT,
+    re: float = 100.0,
+    speed: float = VORTEX_CONVECTION_SPEED,
+) -> AdvectionPDE:
     """The measured best latent for the cylinder wake (``method.md`` §13, "Fs").
 
-    Advection along x at the vortex convection speed (0.85 U∞) converted to the unit
-    latent box, small diffusion ν = 0.01 · 2/Re, periodic in x and y, one RK4 step of 0.01.
+    Advection along x at the vortex convection speed (``speed`` = 0.85 U∞) converted to the
+    unit latent box, small diffusion ν = 0.01 · 2/Re, periodic in x and y, one RK4 step of 0.01.
     """
-    velocity, dt = latent_velocity(
-        (VORTEX_CONVECTION_SPEED, 0.0), snapshot_dt, _BENCHMARK["cylinder2d"][1]
-    )
+    velocity, dt = latent_velocity((speed, 0.0), snapshot_dt, _BENCHMARK["cylinder2d"][1])
     return AdvectionPDE(nu=0.01 * 2.0 / re, velocity=velocity, dt=dt, scheme="central2")
 
 
-def stenosis_pde(snapshot_dt: float = STENOSIS_SNAPSHOT_DT) -> AdvectionPDE:
-    """A line along the channel advected at the mean flow speed, periodic, small ν.
+def stenosis_pde(
+    windows_per_cycle: float = STENOSIS_WINDOWS_PER_CYCLE,
+    snapshots_per_cycle: int = STENOSIS_SNAPSHOTS_PER_CYCLE,
+) -> AdvectionPDE:
+    """A periodic line along the channel, advected a fixed distance per cardiac cycle, small ν.
 
-    At 100 snapshots per cycle the latent moves about two cells per step on a 64-point line
-    (CFL ≈ 2, stable for RK4 + central differences but very dispersive), so each step is
-    four RK4 sub-steps (CFL ≈ 0.5).
+    The data's time unit is the cycle, whose length in H/U_mean grows with Re at a fixed
+    Womersley number (T = πRe/(2α²) H/U_mean: 17.5 at Re 100, 26.2 at Re 150), so the latent
+    speed is set in window lengths (4 H) per cycle, the same for every case. The default
+    3.15 is the mean inflow speed at T = 12.6 H/U_mean; at 1.0 the latent returns to itself
+    after exactly one cycle, so a latent-only march can be as periodic as the flow.
+
+    At 100 snapshots per cycle and 3.15 windows per cycle the latent moves about two cells
+    per step on a 64-point line (CFL ≈ 2, stable for RK4 + central differences but very
+    dispersive), so each step is four RK4 sub-steps (CFL ≈ 0.5).
     """
-    velocity, dt = latent_velocity((1.0,), snapshot_dt, (_BENCHMARK["stenosis2d"][1][1],))
+    velocity, dt = latent_velocity((windows_per_cycle,), 1.0 / snapshots_per_cycle, (1.0,))
     return AdvectionPDE(nu=1.0e-3, velocity=velocity, dt=dt, n_substeps=4, boundary=("periodic",))
 
 

@@ -73,6 +73,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scheme", choices=("central2", "oucs2"), default=None, help="latent PDE stencil"
     )
     parser.add_argument("--nu", type=float, default=None, help="latent PDE diffusivity")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="latent advection speed along the flow: cylinder2d in U∞ (default 0.85, the "
+        "vortex convection speed), stenosis2d in window lengths per cardiac cycle (default "
+        "3.15; 1.0 makes the march exactly periodic with the cycle)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     for name, kind in (
         ("epochs", int), ("iters-per-epoch", int), ("minutes", float), ("batch-size", int),
@@ -106,10 +114,13 @@ def model_config(
     train_re: list[float],
     learnable: bool,
     pde_changes: dict[str, Any] | None = None,
+    speed: float | None = None,
 ) -> Any:
     """The model config for a recipe, with the latent PDE set from the data's time step
-    (``pde_changes``, e.g. ``{"scheme": "oucs2"}``, override its fields)."""
-    from diano.models.presets import cylinder_pde, default_config, paper_config
+    (``pde_changes``, e.g. ``{"scheme": "oucs2"}``, override its fields; ``speed`` sets the
+    advection speed along the flow, in U∞ for the cylinder wake and in window lengths per
+    cardiac cycle for the stenosis)."""
+    from diano.models.presets import cylinder_pde, default_config, paper_config, stenosis_pde
     from diano.training.config import recipe
 
     rec = recipe(preset)
@@ -123,9 +134,24 @@ def model_config(
             config = dataclasses.replace(
                 default_config(model, benchmark, scenario, size="tiny"), pde=config.pde
             )
-    elif benchmark == "cylinder2d" and config.scenario == "temporal" and snapshot_dt:
+    elif benchmark == "cylinder2d" and config.scenario == "temporal":
         re = float(sum(train_re) / len(train_re)) if train_re else 100.0
-        config = dataclasses.replace(config, pde=cylinder_pde(snapshot_dt, re=re))
+        kwargs = {"snapshot_dt": snapshot_dt} if snapshot_dt else {}
+        if speed is not None:
+            kwargs["speed"] = speed
+        if kwargs:
+            config = dataclasses.replace(config, pde=cylinder_pde(re=re, **kwargs))
+    elif benchmark == "stenosis2d" and config.scenario == "geometric" and speed is not None:
+        config = dataclasses.replace(config, pde=stenosis_pde(windows_per_cycle=speed))
+    marched = (benchmark, config.scenario) in (
+        ("cylinder2d", "temporal"),
+        ("stenosis2d", "geometric"),
+    )
+    if speed is not None and (rec.latent == "paper" or not marched):
+        raise ConfigError(
+            "--speed sets the default recipe's latent advection (cylinder2d temporal, "
+            f"stenosis2d geometric); not {benchmark} {config.scenario} with preset {preset!r}"
+        )
     if learnable:
         config = dataclasses.replace(config, learnable_pde=True)
     changes = {k: v for k, v in (pde_changes or {}).items() if v is not None}
@@ -170,6 +196,7 @@ def train_one(
         train_re,
         args.learnable_pde,
         {"scheme": getattr(args, "scheme", None), "nu": getattr(args, "nu", None)},
+        getattr(args, "speed", None),
     )
     tcfg = rec.train_config(mcfg.scenario, **_overrides(args))
     data = training_data(benchmark, mcfg, tcfg, args.data)

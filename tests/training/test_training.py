@@ -275,6 +275,28 @@ def test_model_config_sets_the_latent_pde_from_the_data_and_flags() -> None:
         )
 
 
+def test_speed_sets_the_latent_advection_in_each_benchmarks_units() -> None:
+    from diano.training.command import model_config
+
+    cyl = model_config(
+        "cylinder2d", "diano", "temporal", "default", 0.05, [150.0], False, None, 0.5
+    )
+    assert cyl.pde.velocity == pytest.approx((0.5 * 0.05 / 8.0 / 0.01, 0.0))
+    assert cyl.pde.nu == pytest.approx(0.01 * 2.0 / 150.0)
+    sten = model_config("stenosis2d", "diano", None, "default", 0.01, [], False)
+    assert sten.pde.velocity == pytest.approx((3.15,))
+    once = model_config("stenosis2d", "diano", None, "default", 0.01, [], False, None, 1.0)
+    # one window length per cycle: 100 snapshots of dt = 0.01 carry the line once round
+    assert once.pde.velocity[0] * once.pde.dt * 100 == pytest.approx(1.0)
+    for benchmark, scenario, preset in (
+        ("coronary3d", None, "default"),
+        ("cylinder2d", "static", "default"),
+        ("cylinder2d", "temporal", "paper"),
+    ):
+        with pytest.raises(ConfigError, match="--speed"):
+            model_config(benchmark, "diano", scenario, preset, 0.05, [100.0], False, None, 1.0)
+
+
 def test_recipes_describe_what_they_train_per_scenario() -> None:
     default = recipe("default")
     assert default.describe("temporal") == default.description
