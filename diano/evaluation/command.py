@@ -344,27 +344,30 @@ def markdown(results: list[dict[str, Any]], images: list[str], out: Path) -> str
             "model", "preset", "K trained", "one step", "0.1T", "0.5T", "1T", "2T",
             "re-encoded 1T", "corr. wake 0 / 1T", "corr. box 0",
         )  # fmt: skip
-        for r in march:
-            m = r["scores"]["mean"]
-            model = m.get("model", {})
-            wake, box = m.get("latent_corr_wake", {}), m.get("latent_corr_box", {})
-            lines.append(
-                _row(
-                    f"{r['model']} ({r['benchmark']})", r["preset"] or "default",
-                    r["trained_horizon"], _fmt(m.get("one_step")),
-                    *(_fmt(model.get(k)) for k in ("0.1T", "0.5T", "1T", "2T")),
-                    _fmt(m.get("reencoded", {}).get("1T")),
-                    f"{_fmt(wake.get('0T'))} / {_fmt(wake.get('1T'))}", _fmt(box.get("0T")),
+        for bench in dict.fromkeys(r["benchmark"] for r in march):
+            rows = [r for r in march if r["benchmark"] == bench]
+            for r in rows:
+                m = r["scores"]["mean"]
+                model = m.get("model", {})
+                wake, box = m.get("latent_corr_wake", {}), m.get("latent_corr_box", {})
+                lines.append(
+                    _row(
+                        f"{r['model']} ({bench})", r["preset"] or "default",
+                        r["trained_horizon"], _fmt(m.get("one_step")),
+                        *(_fmt(model.get(k)) for k in ("0.1T", "0.5T", "1T", "2T")),
+                        _fmt(m.get("reencoded", {}).get("1T")),
+                        f"{_fmt(wake.get('0T'))} / {_fmt(wake.get('1T'))}", _fmt(box.get("0T")),
+                    )
+                )  # fmt: skip
+            # the references of the benchmark's first model's held-out data and starts
+            ref = rows[0]["scores"]["mean"]
+            for name in ("persistence", "time_mean"):
+                vals = ref.get(name, {})
+                lines.append(
+                    f"| {name.replace('_', '-')} ({bench}) | | | | "
+                    + " | ".join(_fmt(vals.get(k)) for k in ("0.1T", "0.5T", "1T", "2T"))
+                    + " | | | |"
                 )
-            )  # fmt: skip
-        ref = march[0]["scores"]["mean"]
-        for name in ("persistence", "time_mean"):
-            vals = ref.get(name, {})
-            lines.append(
-                f"| {name.replace('_', '-')} | | | | "
-                + " | ".join(_fmt(vals.get(k)) for k in ("0.1T", "0.5T", "1T", "2T"))
-                + " | | | |"
-            )
     edits = [r for r in results if r.get("edit")]
     if edits:
         lines += ["", "### Latent vortex edit (bump at x = 2 D on the axis; decoded response)", ""]

@@ -13,7 +13,7 @@ import torch
 from diano.cli import main as cli_main
 from diano.data import load
 from diano.evaluation import evaluate_cases, period_steps
-from diano.evaluation.command import BEGIN, END, noise_robustness
+from diano.evaluation.command import BEGIN, END, markdown, noise_robustness
 from diano.models import build_model
 from diano.models.presets import default_config
 from diano.training.command import add_arguments, train_one
@@ -80,6 +80,28 @@ def test_noise_robustness_grows_with_noise(trained: tuple[Path, Path]) -> None:
     out = noise_robustness(model, flow, torch.device("cpu"))
     assert list(out) == ["0%", "5%", "10%", "15%", "25%"]
     assert all(np.isfinite(v) for v in out.values())
+
+
+def test_rollout_table_gives_each_benchmark_its_own_references(tmp_path: Path) -> None:
+    def result(bench: str, persistence: float) -> dict:
+        horizons = ("0.1T", "0.5T", "1T", "2T")
+        return {
+            "benchmark": bench, "model": "diano", "scenario": "temporal", "n_parameters": 1,
+            "latent_shape": [1, 4], "compression_ratio": 4.0, "train_minutes": 1.0,
+            "preset": None, "trained_horizon": 10, "path": f"{bench}.safetensors", "noise": {},
+            "scores": {"mean": {
+                "model": dict.fromkeys(horizons, 0.5),
+                "persistence": dict.fromkeys(horizons, persistence),
+                "time_mean": dict.fromkeys(horizons, 0.7),
+            }},
+        }  # fmt: skip
+
+    text = markdown([result("cylinder2d", 0.25), result("stenosis2d", 0.75)], [], tmp_path)
+    assert "| persistence (cylinder2d) | | | | 0.25 | 0.25 |" in text
+    assert "| persistence (stenosis2d) | | | | 0.75 | 0.75 |" in text
+    lines = text.splitlines()
+    first = lines.index(next(x for x in lines if x.startswith("| diano (stenosis2d)")))
+    assert lines[first - 1].startswith("| time-mean (cylinder2d)")
 
 
 @pytest.mark.usefixtures("evaluate_env")
