@@ -211,15 +211,13 @@ def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
         ]
         if rows:
             cases = sorted(rows[0]["scores"]["cases"])
-            fig, axes = plt.subplots(1, len(cases), figsize=(5 * len(cases), 3.6), squeeze=False)
+            fig, axes = plt.subplots(
+                1, len(cases), figsize=(5 * len(cases) + 2, 3.6), squeeze=False
+            )
             for ax, case in zip(axes[0], cases, strict=True):
                 for r in rows:
                     c = r["scores"]["cases"][case]
-                    label = (
-                        f"{r['model']}-{r['preset'] or 'default'}"
-                        if r.get("ablation")
-                        else r["model"]
-                    )
+                    label = f"{r['model']}-{_recipe_label(r)}" if r.get("ablation") else r["model"]
                     line = ax.plot(c["curve"]["model"], label=f"{label} latent-only")[0]
                     if "curve_reencoded" in c:
                         ax.plot(
@@ -236,7 +234,7 @@ def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
                     for f in (0.5, 1.0, 2.0):
                         ax.axvline(f * per, color="0.85", lw=0.8)
                 ax.set(title=case, xlabel="steps", ylabel="rel-L2", ylim=(0, 1.5))
-            axes[0][-1].legend(fontsize=7, loc="upper left")
+            axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
             fig.tight_layout()
             path = img / f"results_rollout_{bench}.png"
             fig.savefig(path, dpi=90)
@@ -278,6 +276,14 @@ def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
             plt.close(fig)
             written.append(str(path))
     return written
+
+
+def _recipe_label(result: dict[str, Any]) -> str:
+    """The preset of a shipped checkpoint; for an ablation run, its variant folder
+    (``runs/ablation/<variant>-s<seed>/<benchmark>/<file>``), which names what it changes."""
+    if result.get("ablation"):
+        return Path(result["path"]).parent.parent.name
+    return result.get("preset") or "default"
 
 
 def _source(result: dict[str, Any]) -> str:
@@ -352,7 +358,7 @@ def markdown(results: list[dict[str, Any]], images: list[str], out: Path) -> str
                 wake, box = m.get("latent_corr_wake", {}), m.get("latent_corr_box", {})
                 lines.append(
                     _row(
-                        f"{r['model']} ({bench})", r["preset"] or "default",
+                        f"{r['model']} ({bench})", _recipe_label(r),
                         r["trained_horizon"], _fmt(m.get("one_step")),
                         *(_fmt(model.get(k)) for k in ("0.1T", "0.5T", "1T", "2T")),
                         _fmt(m.get("reencoded", {}).get("1T")),
@@ -379,7 +385,7 @@ def markdown(results: list[dict[str, Any]], images: list[str], out: Path) -> str
             for size, e in r["edit"].items():
                 lines.append(
                     _row(
-                        r["model"], r["preset"] or "default", size, _fmt(e.get("sign")),
+                        r["model"], _recipe_label(r), size, _fmt(e.get("sign")),
                         f"{_fmt(e['offset_cells'][0])} / {_fmt(e['offset_cells'][-1])}",
                         _fmt(min(e["locality"])),
                         f"{_fmt(e['speed'])} / {_fmt(e['expected_speed'])}",
@@ -428,7 +434,7 @@ def run(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     root = default_root()
-    entries = sorted(json.loads((root / MANIFEST).read_text())["files"])
+    entries = all_entries = sorted(json.loads((root / MANIFEST).read_text())["files"])
     if args.only:
         entries = [e for e in entries if any(o in e for o in args.only)]
     paths = [(root / e, False) for e in entries]
@@ -468,7 +474,7 @@ def run(args: argparse.Namespace) -> int:
     images = _plots(results, args.img)
     if args.only is not None:
         kept, figures = _merge_kept(results, args.json, args.img)
-        order = {e: i for i, e in enumerate(entries)}
+        order = {e: i for i, e in enumerate(all_entries)}
         results = sorted(
             results + kept,
             key=lambda r: (
