@@ -79,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="latent advection speed along the flow: cylinder2d in U∞ (default 0.85, the "
         "vortex convection speed), stenosis2d in window lengths per cardiac cycle (default "
-        "3.15; 1.0 makes the march exactly periodic with the cycle)",
+        "1.0: the march is exactly periodic with the cycle)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     for name, kind in (
