@@ -164,6 +164,7 @@ def models_and_data(tmp: Path) -> tuple[dict[str, str], str]:
     from diano import MODEL_NAMES
     from diano.checkpoints import checkpoint_path, default_root
     from diano.data import samples_dir
+    from diano.reporting import portable_path
 
     root = default_root()
     shipped = [
@@ -171,8 +172,8 @@ def models_and_data(tmp: Path) -> tuple[dict[str, str], str]:
     ]
     if "diano" in shipped and any(samples_dir().glob("cylinder2d_*.h5")):
         return {}, (
-            f"the checkpoints in `{default_root()}` ({', '.join(shipped)}) and the samples in "
-            f"`{samples_dir()}`"
+            f"the checkpoints in `{portable_path(default_root())}` ({', '.join(shipped)}) and "
+            f"the samples in `{portable_path(samples_dir())}`"
         )
     fixture = _load(REPO / "scripts" / "make_fixture_checkpoints.py", "fixture")
     ckpt, samples = fixture.make_fixture(tmp, n=128, n_times=80, size="default")

@@ -45,3 +45,13 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def portable_path(path: str | Path) -> str:
+    """``path`` relative to the repository root when it lies inside it (so reports and
+    recorded commands read the same on every machine), else unchanged."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)

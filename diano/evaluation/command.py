@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from diano.reporting import markers, write_section
+from diano.reporting import markers, portable_path, write_section
 
 BEGIN, END = markers("evaluate")
 NOISE_LEVELS = (0.0, 0.05, 0.10, 0.15, 0.25)
@@ -141,7 +141,7 @@ def score_checkpoint(
     model, info = load_checkpoint(path, device=device)
     in_shape = (len(model.config.in_channels), *model.config.grid_shape)
     result: dict[str, Any] = {
-        "path": str(path),
+        "path": portable_path(path),
         "benchmark": info.benchmark,
         "model": info.model,
         "scenario": info.scenario,
@@ -304,9 +304,9 @@ def _merge_kept(
         return [], []
     done = {(r["path"], bool(r.get("ablation"))) for r in scored}
     kept = [
-        r
+        {**r, "path": portable_path(r["path"])}
         for r in json.loads(json_path.read_text())
-        if (r.get("path"), bool(r.get("ablation"))) not in done
+        if (portable_path(r["path"]), bool(r.get("ablation"))) not in done
     ]
     rescored = {r["benchmark"] for r in scored}
     figures = sorted(

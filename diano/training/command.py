@@ -278,7 +278,7 @@ def train_one(
     if getattr(mcfg, "learnable_pde", False):
         extra["learned_pde"] = _learned(model)
     command = (
-        "diano train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+        "diano train " + " ".join(shlex.quote(a) for a in reproducing_args(sys.argv[2:]))
         if sys.argv[1:2] == ["train"]
         else (
             f"diano train {benchmark} {model_name} --scenario {mcfg.scenario} "
@@ -327,6 +327,28 @@ def _headline(scenario: str, scored: dict[str, Any], prefix: str) -> dict[str, f
             out[f"{prefix}_rollout_{key}"] = mean["model"][key]
     if "latent_corr_wake" in mean and "0T" in mean["latent_corr_wake"]:
         out[f"{prefix}_latent_corr_wake"] = mean["latent_corr_wake"]["0T"]
+    return out
+
+
+def reproducing_args(argv: list[str]) -> list[str]:
+    """The ``train`` arguments that reproduce a checkpoint, free of this machine: the scratch
+    folder (``--run-dir``, which does not change the result) is dropped and ``--out`` is made
+    relative to the repository where it lies inside it."""
+    from diano.reporting import portable_path
+
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name == "--run-dir":
+            if not eq:
+                next(args, None)
+            continue
+        if name == "--out":
+            value = value if eq else next(args, "")
+            out += ["--out", portable_path(value)]
+            continue
+        out.append(arg)
     return out
 
 

@@ -22,7 +22,7 @@ from diano.metrics import latent_correlation
 from diano.models import build_model
 from diano.models.presets import default_config
 from diano.training import TrainConfig, recipe, train
-from diano.training.command import add_arguments, train_one
+from diano.training.command import add_arguments, reproducing_args, train_one
 from diano.training.data import tie_region, training_data
 from diano.training.objectives import Objective, decoded_steps
 
@@ -304,3 +304,17 @@ def test_recipes_describe_what_they_train_per_scenario() -> None:
     assert "many-to-one" in default.describe("many_to_one")
     assert "rollout" not in default.describe("many_to_one")
     assert "authors" in recipe("paper").describe("many_to_one")
+
+
+def test_recorded_command_is_free_of_this_machines_paths() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    argv = [
+        "coronary3d", "cno", "--run-dir", "/scratch/run1", "--half",
+        "--out", str(repo / "checkpoints" / "coronary3d" / "cno.safetensors"),
+        "--run-dir=/scratch/run2", "--out=/elsewhere/cno.safetensors",
+    ]  # fmt: skip
+    assert reproducing_args(argv) == [
+        "coronary3d", "cno", "--half",
+        "--out", "checkpoints/coronary3d/cno.safetensors",
+        "--out", "/elsewhere/cno.safetensors",
+    ]  # fmt: skip
