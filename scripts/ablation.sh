@@ -4,6 +4,8 @@
 #
 #   bash scripts/ablation.sh [MINUTES] [SEEDS...]     # default: 20 minutes, seeds 0 1
 #
+# ABLATION_ONLY="paper fs" runs only the named variants; ABLATION_EVAL=0 skips the final
+# evaluation (to run several of these side by side, one per core, and evaluate once).
 # Needs the generated cylinder2d set (diano generate cylinder2d). Runs one training after
 # another (each resumable: rerunning skips finished variants), writes the checkpoints under
 # runs/ablation/<variant>-s<seed>/ and the table with `diano evaluate --ablation`.
@@ -17,6 +19,9 @@ diano=".venv/bin/diano"
 variant() {  # name, then extra arguments of diano train
     local name="$1"
     shift
+    if [[ -n "${ABLATION_ONLY:-}" && " ${ABLATION_ONLY} " != *" ${name} "* ]]; then
+        return
+    fi
     for seed in "${seeds[@]}"; do
         local dir="runs/ablation/${name}-s${seed}"
         local out="${dir}/cylinder2d/diano-temporal.safetensors"
@@ -37,4 +42,6 @@ variant fs                                     # the shipped recipe: K to 200
 variant fs-oucs2 --scheme oucs2                # less dispersive latent advection
 variant fs-boxtie --tie-region box             # readability tied over the whole box
 variant fs-learned --learnable-pde             # latent PDE discovery: nu and c trained
-"$diano" evaluate --ablation runs/ablation --out docs/results.md --json docs/results.json
+if [[ "${ABLATION_EVAL:-1}" != 0 ]]; then
+    "$diano" evaluate --ablation runs/ablation --out docs/results.md --json docs/results.json
+fi

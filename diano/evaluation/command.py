@@ -21,8 +21,10 @@ new checkpoint does not drop the rest of the report. Every row names the data it
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +132,28 @@ def spectra(model: Any, flow: Any, device: torch.device, n: int = 8) -> dict[str
     }  # fmt: skip
 
 
+def learned_coefficients(model: Any, extra: dict[str, Any]) -> dict[str, Any] | None:
+    """For a model whose latent PDE coefficients were trained: the fixed values it started
+    from and the learned ones, both in the data's units (velocity in U∞, ν in D·U∞ for the
+    cylinder); ``None`` otherwise."""
+    from diano.models.diano import AdvectionPDE, physical_coefficients
+
+    pde, learned = getattr(model.config, "pde", None), extra.get("learned_pde")
+    snapshot_dt = extra.get("snapshot_dt")
+    if not learned or not isinstance(pde, AdvectionPDE) or not snapshot_dt:
+        return None
+    trained = dataclasses.replace(
+        pde,
+        nu=float(learned.get("nu", [pde.nu])[0]),
+        velocity=tuple(float(c) for c in learned.get("velocity", pde.velocity)),
+    )
+    extent = model.config.extent
+    return {
+        "fixed": physical_coefficients(pde, snapshot_dt, extent),
+        "learned": physical_coefficients(trained, snapshot_dt, extent),
+    }
+
+
 def score_checkpoint(
     path: Path, cases: list[Any], device: torch.device, starts: int
 ) -> dict[str, Any]:
@@ -153,6 +177,7 @@ def score_checkpoint(
         "trained_horizon": info.extra.get("trained_horizon"),
         "command": info.command,
         "sha256": info.sha256,
+        "learned_pde": learned_coefficients(model, info.extra),
     }
     marching = model.scenario in ("temporal", "geometric")
     scored = evaluate_cases(
@@ -278,6 +303,82 @@ def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
     return written
 
 
+HORIZONS = ("0.1T", "0.5T", "1T", "2T")
+
+
+def _variant(result: dict[str, Any]) -> str:
+    """An ablation run's variant: its folder name without the ``-s<seed>`` suffix."""
+    return re.sub(r"-s\d+$", "", _recipe_label(result))
+
+
+def _spread(values: list[float | None]) -> str:
+    """Mean over seeds, with the range when there are several: ``0.12 (0.10–0.14)``."""
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    if not vals:
+        return "–"
+    if len(vals) == 1:
+        return _fmt(vals[0])
+    return f"{_fmt(float(np.mean(vals)))} ({_fmt(min(vals))}–{_fmt(max(vals))})"
+
+
+def _ablation_tables(runs: list[dict[str, Any]]) -> list[str]:
+    """Ablation runs grouped by variant over seeds, and the coefficients the learned-PDE
+    runs found against the fixed ones they started from."""
+    if not runs:
+        return []
+    lines = ["", "### Ablation over seeds (mean over seeds, range in brackets)", ""]
+    lines += _header(
+        "variant", "seeds", "train min", "one step", "0.1T", "0.5T", "1T", "2T",
+        "re-encoded 1T", "corr. wake 0T", "corr. wake 1T", "corr. box 0T",
+    )  # fmt: skip
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        groups.setdefault(f"{_variant(r)} ({r['benchmark']})", []).append(r)
+    for name, rows in groups.items():
+        means = [r["scores"]["mean"] for r in rows]
+
+        def col(get: Any, means: list[dict[str, Any]] = means) -> str:
+            return _spread([get(m) for m in means])
+
+        lines.append(
+            _row(
+                name, len(rows),
+                _fmt(float(np.mean([r.get("train_minutes") or math.nan for r in rows]))),
+                col(lambda m: m.get("one_step")),
+                *(col(lambda m, k=k: m.get("model", {}).get(k)) for k in HORIZONS),
+                col(lambda m: m.get("reencoded", {}).get("1T")),
+                col(lambda m: m.get("latent_corr_wake", {}).get("0T")),
+                col(lambda m: m.get("latent_corr_wake", {}).get("1T")),
+                col(lambda m: m.get("latent_corr_box", {}).get("0T")),
+            )
+        )  # fmt: skip
+    learned = [r for r in runs if r.get("learned_pde")]
+    if learned:
+        lines += [
+            "",
+            "### Learned latent PDE (coefficients trained with the networks, in the data's units)",
+            "",
+        ]
+        lines += _header(
+            "run", "ν fixed → learned", "velocity fixed → learned", "one step", "1T", "2T"
+        )
+        for r in learned:
+            fixed, found = r["learned_pde"]["fixed"], r["learned_pde"]["learned"]
+            m = r["scores"]["mean"]
+            lines.append(
+                _row(
+                    f"{_recipe_label(r)} ({r['benchmark']})",
+                    f"{_fmt(fixed['nu'])} → {_fmt(found['nu'])}",
+                    f"({', '.join(map(_fmt, fixed['velocity']))}) → "
+                    f"({', '.join(map(_fmt, found['velocity']))})",
+                    _fmt(m.get("one_step")),
+                    _fmt(m.get("model", {}).get("1T")),
+                    _fmt(m.get("model", {}).get("2T")),
+                )
+            )
+    return lines
+
+
 def _recipe_label(result: dict[str, Any]) -> str:
     """The preset of a shipped checkpoint; for an ablation run, its variant folder
     (``runs/ablation/<variant>-s<seed>/<benchmark>/<file>``), which names what it changes."""
@@ -374,6 +475,7 @@ def markdown(results: list[dict[str, Any]], images: list[str], out: Path) -> str
                     + " | ".join(_fmt(vals.get(k)) for k in ("0.1T", "0.5T", "1T", "2T"))
                     + " | | | |"
                 )
+    lines += _ablation_tables([r for r in march if r.get("ablation")])
     edits = [r for r in results if r.get("edit")]
     if edits:
         lines += ["", "### Latent vortex edit (bump at x = 2 D on the axis; decoded response)", ""]

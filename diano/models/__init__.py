@@ -4,7 +4,7 @@
   :func:`config_to_dict`, :func:`config_from_dict`;
 - ``presets``: :func:`default_config` per model × benchmark × scenario (default / tiny);
 - ``diano``: :class:`Diano`, :class:`DianoConfig`, :class:`AdvectionPDE`,
-  :class:`PoissonPDE`, :func:`latent_velocity`;
+  :class:`PoissonPDE`, :func:`latent_velocity`, :func:`physical_coefficients`;
 - baselines: :class:`CNO` / :class:`CNOConfig`, :class:`CNNAutoencoder` /
   :class:`CNNAEConfig`, :class:`MLPAutoencoder` / :class:`MLPAEConfig`.
 """
@@ -12,7 +12,14 @@
 from diano.models.base import LatentModel, Normalizer
 from diano.models.cnn_ae import CNNAEConfig, CNNAutoencoder
 from diano.models.cno import CNO, CNOConfig
-from diano.models.diano import AdvectionPDE, Diano, DianoConfig, PoissonPDE, latent_velocity
+from diano.models.diano import (
+    AdvectionPDE,
+    Diano,
+    DianoConfig,
+    PoissonPDE,
+    latent_velocity,
+    physical_coefficients,
+)
 from diano.models.mlp_ae import MLPAEConfig, MLPAutoencoder
 from diano.models.presets import PRESETS, default_config, paper_config, preset_cases
 from diano.models.registry import MODELS, build_model, config_from_dict, config_to_dict
@@ -37,6 +44,7 @@ __all__ = [
     "config_to_dict",
     "default_config",
     "latent_velocity",
+    "physical_coefficients",
     "paper_config",
     "preset_cases",
 ]

@@ -99,6 +99,22 @@ def latent_velocity(
     return latent, float(latent_dt)
 
 
+def physical_coefficients(
+    pde: AdvectionPDE, snapshot_dt: float, extent: Sequence[float]
+) -> dict[str, Any]:
+    """The latent PDE's coefficients in the data's units (the inverse of
+    :func:`latent_velocity`): ``{"velocity": (cx, ...), "nu": ν}`` in U∞ and D·U∞ for the
+    cylinder (D and D/U∞ being the length and time units). ν is converted with the first
+    axis' cell of the box (the latent boxes are square per length unit)."""
+    extent = tuple(float(e) for e in extent)
+    box = (1.0,) * len(extent) if pde.box is None else tuple(float(b) for b in pde.box)
+    time = pde.dt / snapshot_dt  # latent time per unit of the data's time
+    per_axis = zip(pde.velocity, reversed(extent), reversed(box), strict=True)
+    velocity = tuple(float(c) * time * length / b for c, length, b in per_axis)
+    scale = extent[-1] / box[-1]  # physical length per latent length (x axis)
+    return {"velocity": velocity, "nu": float(pde.nu) * time * scale**2}
+
+
 @dataclass(frozen=True)
 class AdvectionPDE:
     """Latent advection–diffusion ``∂z/∂t + c·∇z = ν∇²z`` (temporal 2D, geometric 1D).

@@ -18,6 +18,7 @@ from diano.models import (
     default_config,
     latent_velocity,
     paper_config,
+    physical_coefficients,
 )
 from diano.models.presets import CYLINDER_SNAPSHOT_DT, cylinder_pde
 
@@ -57,6 +58,14 @@ def test_velocity_conversion_matches_hand_computation() -> None:
     assert cylinder_pde(CYLINDER_SNAPSHOT_DT).velocity == pytest.approx((0.53125, 0.0))
     with pytest.raises(ConfigError, match="positive"):
         latent_velocity((1.0, 0.0), -0.1, (8.0, 8.0))
+
+
+def test_physical_coefficients_invert_the_velocity_conversion() -> None:
+    pde = cylinder_pde(0.0525, re=100.0, speed=0.85)
+    found = physical_coefficients(pde, 0.0525, (8.0, 8.0))
+    assert found["velocity"] == pytest.approx((0.85, 0.0), rel=1e-12)
+    # ν = 0.01 · 2/Re on the unit box is 2e-4 · 8² D² per 0.01 latent time = 0.0525 D/U∞
+    assert found["nu"] == pytest.approx(2.0e-4 * 64.0 * 0.01 / 0.0525, rel=1e-12)
 
 
 def test_default_temporal_latent_is_the_measured_recipe() -> None:

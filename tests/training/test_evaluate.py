@@ -104,6 +104,33 @@ def test_rollout_table_gives_each_benchmark_its_own_references(tmp_path: Path) -
     assert lines[first - 1].startswith("| time-mean (cylinder2d)")
 
 
+def test_ablation_rows_are_grouped_by_variant_over_seeds(tmp_path: Path) -> None:
+    def run(variant: str, seed: int, error: float, learned: bool = False) -> dict:
+        horizons = ("0.1T", "0.5T", "1T", "2T")
+        return {
+            "benchmark": "cylinder2d", "model": "diano", "scenario": "temporal",
+            "n_parameters": 1, "latent_shape": [1, 4], "compression_ratio": 4.0,
+            "train_minutes": 15.0, "preset": None, "trained_horizon": 10, "noise": {},
+            "path": f"runs/ablation/{variant}-s{seed}/cylinder2d/diano-temporal.safetensors",
+            "ablation": True,
+            "learned_pde": {
+                "fixed": {"nu": 0.004, "velocity": [0.85, 0.0]},
+                "learned": {"nu": 0.002, "velocity": [0.8, 0.01]},
+            } if learned else None,
+            "scores": {"mean": {
+                "one_step": error, "model": dict.fromkeys(horizons, error),
+                "persistence": dict.fromkeys(horizons, 1.0),
+                "time_mean": dict.fromkeys(horizons, 0.7),
+            }},
+        }  # fmt: skip
+
+    runs = [run("fs", 0, 0.1), run("fs", 1, 0.3), run("paper", 0, 0.8), run("fsl", 0, 0.2, True)]
+    text = markdown(runs, [], tmp_path)
+    assert "| fs (cylinder2d) | 2 | 15 | 0.2 (0.1–0.3) | 0.2 (0.1–0.3) |" in text
+    assert "| paper (cylinder2d) | 1 | 15 | 0.8 | 0.8 |" in text
+    assert "| fsl-s0 (cylinder2d) | 0.004 → 0.002 | (0.85, 0) → (0.8, 0.01) | 0.2 |" in text
+
+
 @pytest.mark.usefixtures("evaluate_env")
 def test_evaluate_writes_report_json_and_figures_keeping_text(tmp_path: Path) -> None:
     report = tmp_path / "results.md"
