@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The cylinder2d temporal ablation: the paper's recipe, the measured recipe ("Fs") and the
-# variants that try to improve on it, each for several seeds, then one evaluation of all.
+# The cylinder2d ablation: the paper's recipe, the measured recipe ("Fs") and the variants
+# that try to improve on it, and the static model with its latent tied to the pooled input,
+# each for several seeds, then one evaluation of all.
 #
 #   bash scripts/ablation.sh [MINUTES] [SEEDS...]     # default: 20 minutes, seeds 0 1
 #
@@ -16,23 +17,23 @@ shift || true
 if [[ $# -gt 0 ]]; then seeds=("$@"); else seeds=(0 1); fi
 diano=".venv/bin/diano"
 
-variant() {  # name, then extra arguments of diano train
-    local name="$1"
+variant() {  # name, then extra arguments of diano train (SCENARIO=static for a static run)
+    local name="$1" scenario="${SCENARIO:-temporal}"
     shift
     if [[ -n "${ABLATION_ONLY:-}" && " ${ABLATION_ONLY} " != *" ${name} "* ]]; then
         return
     fi
     for seed in "${seeds[@]}"; do
         local dir="runs/ablation/${name}-s${seed}"
-        local out="${dir}/cylinder2d/diano-temporal.safetensors"
+        local out="${dir}/cylinder2d/diano-${scenario}.safetensors"
         if [[ -f "$out" ]]; then
             echo "${out} exists; skipped"
             continue
         fi
         local resume=()
         [[ -f "${dir}/last.pt" ]] && resume=(--resume)
-        "$diano" train cylinder2d diano --minutes "$minutes" --seed "$seed" --half --no-progress \
-            --run-dir "$dir" --out "$out" "${resume[@]}" "$@"
+        "$diano" train cylinder2d diano --scenario "$scenario" --minutes "$minutes" --seed "$seed" \
+            --half --no-progress --run-dir "$dir" --out "$out" "${resume[@]}" "$@"
     done
 }
 
@@ -42,6 +43,7 @@ variant fs                                     # the shipped recipe: K to 200
 variant fs-oucs2 --scheme oucs2                # less dispersive latent advection
 variant fs-boxtie --tie-region box             # readability tied over the whole box
 variant fs-learned --learnable-pde             # latent PDE discovery: nu and c trained
+SCENARIO=static variant static-tied --preset static-tied  # static latent tied to the pooled input
 if [[ "${ABLATION_EVAL:-1}" != 0 ]]; then
     "$diano" evaluate --ablation runs/ablation --out docs/results.md --json docs/results.json
 fi

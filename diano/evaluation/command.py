@@ -321,20 +321,47 @@ def _spread(values: list[float | None]) -> str:
     return f"{_fmt(float(np.mean(vals)))} ({_fmt(min(vals))}–{_fmt(max(vals))})"
 
 
+def _by_variant(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Ablation runs grouped by ``"<variant> (<benchmark>)"``, in the order they come."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        groups.setdefault(f"{_variant(r)} ({r['benchmark']})", []).append(r)
+    return groups
+
+
+def _static_ablation_table(runs: list[dict[str, Any]]) -> list[str]:
+    """Static ablation runs (e.g. the latent tied to the pooled input) over seeds:
+    reconstruction error and latent correlation, next to the shipped static models."""
+    if not runs:
+        return []
+    lines = ["", "### Static ablation over seeds (reconstruction and latent correlation)", ""]
+    lines += _header("variant", "seeds", "train min", "reconstruction", "latent corr.")
+    for name, rows in _by_variant(runs).items():
+        means = [r["scores"]["mean"] for r in rows]
+        lines.append(
+            _row(
+                name, len(rows),
+                _fmt(float(np.mean([r.get("train_minutes") or math.nan for r in rows]))),
+                _spread([m.get("rel_l2", m.get("reconstruction")) for m in means]),
+                _spread([m.get("latent_corr") for m in means]),
+            )
+        )  # fmt: skip
+    return lines
+
+
 def _ablation_tables(runs: list[dict[str, Any]]) -> list[str]:
     """Ablation runs grouped by variant over seeds, and the coefficients the learned-PDE
     runs found against the fixed ones they started from."""
+    lines = _static_ablation_table([r for r in runs if r["scenario"] == "static"])
+    runs = [r for r in runs if r["scenario"] in ("temporal", "geometric")]
     if not runs:
-        return []
-    lines = ["", "### Ablation over seeds (mean over seeds, range in brackets)", ""]
+        return lines
+    lines += ["", "### Ablation over seeds (mean over seeds, range in brackets)", ""]
     lines += _header(
         "variant", "seeds", "train min", "one step", "0.1T", "0.5T", "1T", "2T",
         "re-encoded 1T", "corr. wake 0T", "corr. wake 1T", "corr. box 0T",
     )  # fmt: skip
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in runs:
-        groups.setdefault(f"{_variant(r)} ({r['benchmark']})", []).append(r)
-    for name, rows in groups.items():
+    for name, rows in _by_variant(runs).items():
         means = [r["scores"]["mean"] for r in rows]
 
         def col(get: Any, means: list[dict[str, Any]] = means) -> str:
@@ -475,7 +502,7 @@ def markdown(results: list[dict[str, Any]], images: list[str], out: Path) -> str
                     + " | ".join(_fmt(vals.get(k)) for k in ("0.1T", "0.5T", "1T", "2T"))
                     + " | | | |"
                 )
-    lines += _ablation_tables([r for r in march if r.get("ablation")])
+    lines += _ablation_tables([r for r in results if r.get("ablation")])
     edits = [r for r in results if r.get("edit")]
     if edits:
         lines += ["", "### Latent vortex edit (bump at x = 2 D on the axis; decoded response)", ""]

@@ -124,8 +124,15 @@ def test_ablation_rows_are_grouped_by_variant_over_seeds(tmp_path: Path) -> None
             }},
         }  # fmt: skip
 
+    static = {
+        **run("tied", 0, 0.0), "scenario": "static", "trained_horizon": None,
+        "path": "runs/ablation/tied-s0/cylinder2d/diano-static.safetensors",
+        "scores": {"mean": {"rel_l2": 0.04, "latent_corr": 0.96}},
+    }  # fmt: skip
     runs = [run("fs", 0, 0.1), run("fs", 1, 0.3), run("paper", 0, 0.8), run("fsl", 0, 0.2, True)]
-    text = markdown(runs, [], tmp_path)
+    text = markdown([*runs, static], [], tmp_path)
+    assert "| tied (cylinder2d) | 1 | 15 | 0.04 | 0.96 |" in text
+    assert text.count("tied (cylinder2d)") == 1  # in the static table only, not the march
     assert "| fs (cylinder2d) | 2 | 15 | 0.2 (0.1–0.3) | 0.2 (0.1–0.3) |" in text
     assert "| paper (cylinder2d) | 1 | 15 | 0.8 | 0.8 |" in text
     assert "| fsl-s0 (cylinder2d) | 0.004 → 0.002 | (0.85, 0) → (0.8, 0.01) | 0.2 |" in text
