@@ -198,7 +198,7 @@ def train_one(
         {"scheme": getattr(args, "scheme", None), "nu": getattr(args, "nu", None)},
         getattr(args, "speed", None),
     )
-    tcfg = rec.train_config(mcfg.scenario, **_overrides(args))
+    tcfg = rec.train_config(mcfg.scenario, model_name, **_overrides(args))
     data = training_data(benchmark, mcfg, tcfg, args.data)
     torch.manual_seed(tcfg.seed)
     model = build_model(model_name, mcfg)

@@ -318,3 +318,12 @@ def test_recorded_command_is_free_of_this_machines_paths() -> None:
         "--out", "checkpoints/coronary3d/cno.safetensors",
         "--out", "/elsewhere/cno.safetensors",
     ]  # fmt: skip
+
+
+def test_default_recipe_ties_the_3d_latent_and_batches_the_3d_cno_by_two() -> None:
+    rec = recipe("default")
+    assert rec.train_config("many_to_one", "diano").tie_weight == 0.5
+    assert rec.train_config("many_to_one", "cnn_ae").batch_size == 4
+    assert rec.train_config("many_to_one", "cno").batch_size == 2
+    assert rec.train_config("many_to_one", "cno", batch_size=3).batch_size == 3  # CLI wins
+    assert recipe("paper").train_config("many_to_one", "diano").tie_weight == 0.0
