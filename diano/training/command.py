@@ -1,6 +1,6 @@
 """``diano train``: train a model on a generated data set and write its checkpoint.
 
-    diano train BENCHMARK MODEL [--scenario S] [--preset default|paper|static-tied|quick]
+    diano train BENCHMARK MODEL [--scenario S] [--preset default|paper|quick]
                 [--device auto] [--epochs N] [--minutes M] [--seed N] [--resume] ...
     diano train --all [--preset default]       # every shipped checkpoint, one after another
     torchrun --nproc-per-node 2 -m diano train BENCHMARK MODEL ...   # DDP

@@ -8,6 +8,8 @@ work on 2 CPU cores (``reference/method.md`` §11–13):
   multi-step latent-only rollouts (a curriculum of the horizon K up to ``k_max``, decoding
   only a few of the marched steps), plus reconstruction, plus for DIANO a scale-invariant
   readability tie ``w · (1 − corr(z, pooled truth))`` on the encoded and marched latents.
+  Static DIANO reconstructs with its latent tied to the pooled input over the whole box;
+  many-to-one DIANO ties its latent velocities to the pooled velocities.
 - ``paper``: the authors' one-step teacher forcing (K = 1, no tie) with their latent PDE
   (diagonal advection, ν = 2/Re), kept so that their claims can be checked.
 - ``quick``: a tiny model and a few hundred samples, a CI smoke test (< 2 minutes on CPU).
@@ -187,7 +189,7 @@ _MAP = {
 RECIPES: dict[str, Recipe] = {
     "default": Recipe(
         train={
-            "static": _STATIC,
+            "static": {**_STATIC, "tie_weight": 0.5, "tie_region": "box"},
             "many_to_one": {**_MAP, "tie_weight": 0.5},
             # the 3D CNO's anti-aliased activations on a 128³ grid: two vessels a batch
             "many_to_one:cno": {"batch_size": 2},
@@ -199,12 +201,8 @@ RECIPES: dict[str, Recipe] = {
         scenario_descriptions={
             "many_to_one": f"{_MAP_TEXT}; DIANO's latent velocities tied to the box-averaged "
             "velocities",
-            "static": _STATIC_TEXT,
+            "static": f"{_STATIC_TEXT}; the latent tied to the pooled input over the box",
         },
-    ),
-    "static-tied": Recipe(
-        train={"static": {**_STATIC, "tie_weight": 0.5, "tie_region": "box"}},
-        description="static reconstruction with the latent tied to the pooled input",
     ),
     "paper": Recipe(
         train={

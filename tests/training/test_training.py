@@ -327,3 +327,5 @@ def test_default_recipe_ties_the_3d_latent_and_batches_the_3d_cno_by_two() -> No
     assert rec.train_config("many_to_one", "cno").batch_size == 2
     assert rec.train_config("many_to_one", "cno", batch_size=3).batch_size == 3  # CLI wins
     assert recipe("paper").train_config("many_to_one", "diano").tie_weight == 0.0
+    assert rec.train_config("static", "diano").tie_weight == 0.5  # the static latent is tied
+    assert rec.train_config("static", "diano").tie_region == "box"
