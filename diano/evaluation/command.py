@@ -119,16 +119,19 @@ def spectra(model: Any, flow: Any, device: torch.device, n: int = 8) -> dict[str
     k_p, e_p = radial_energy_spectrum(pooled, ndim=z.dim() - 2)
     k_hi = max(3.0, float(k_z[-1]) * 0.7)
 
-    def mean_spectrum(e: torch.Tensor) -> np.ndarray:
-        return e.reshape(-1, e.shape[-1]).mean(0).cpu().numpy()
+    def listed(a: torch.Tensor) -> list[float]:  # JSON-ready, five significant digits
+        return [float(f"{v:.5g}") for v in a.detach().cpu().double().reshape(-1).tolist()]
+
+    def mean_spectrum(e: torch.Tensor) -> list[float]:
+        return listed(e.reshape(-1, e.shape[-1]).mean(0))
 
     return {
-        "k_truth": k_t.cpu().numpy(), "E_truth": mean_spectrum(e_t),
-        "k_latent": k_z.cpu().numpy(), "E_latent": mean_spectrum(e_z),
+        "k_truth": listed(k_t), "E_truth": mean_spectrum(e_t),
+        "k_latent": listed(k_z), "E_latent": mean_spectrum(e_z),
         "E_pooled": mean_spectrum(e_p),
-        "slope_truth": spectrum_slope(k_t, e_t, (2.0, k_hi)),
-        "slope_latent": spectrum_slope(k_z, e_z, (2.0, k_hi)),
-        "slope_pooled": spectrum_slope(k_p, e_p, (2.0, k_hi)),
+        "slope_truth": float(spectrum_slope(k_t, e_t, (2.0, k_hi))),
+        "slope_latent": float(spectrum_slope(k_z, e_z, (2.0, k_hi))),
+        "slope_pooled": float(spectrum_slope(k_p, e_p, (2.0, k_hi))),
     }  # fmt: skip
 
 
@@ -232,7 +235,9 @@ def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
         rows = [
             r
             for r in results
-            if r["benchmark"] == bench and r["scenario"] in ("temporal", "geometric")
+            if r["benchmark"] == bench
+            and r["scenario"] in ("temporal", "geometric")
+            and not r.get("ablation")  # the ablation has its own table
         ]
         if rows:
             cases = sorted(rows[0]["scores"]["cases"])
@@ -242,7 +247,7 @@ def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
             for ax, case in zip(axes[0], cases, strict=True):
                 for r in rows:
                     c = r["scores"]["cases"][case]
-                    label = f"{r['model']}-{_recipe_label(r)}" if r.get("ablation") else r["model"]
+                    label = r["model"]
                     line = ax.plot(c["curve"]["model"], label=f"{label} latent-only")[0]
                     if "curve_reencoded" in c:
                         ax.plot(
@@ -265,11 +270,13 @@ def _plots(results: list[dict[str, Any]], img: Path) -> list[str]:
             fig.savefig(path, dpi=90)
             plt.close(fig)
             written.append(str(path))
-        spec = [
-            r
-            for r in results
-            if r["benchmark"] == bench and r.get("spectra") and not r.get("ablation")
-        ]
+        shipped = [r for r in results if r["benchmark"] == bench and not r.get("ablation")]
+        if any("spectra" not in r for r in shipped if r["scenario"] != "many_to_one"):
+            # a result kept from a report written without spectra: keep its figure as it is
+            old = img / f"results_spectrum_{bench}.png"
+            written += [str(old)] if old.is_file() else []
+            continue
+        spec = [r for r in shipped if r.get("spectra")]
         if spec:
             fig, ax = plt.subplots(figsize=(5, 3.6))
             s0 = spec[0]["spectra"]
@@ -600,7 +607,7 @@ def run(args: argparse.Namespace) -> int:
             )
             result["mse_paper"] = err**2 * e2 / PAPER_VORTICITY_SCALE**2
         results.append(summary(result))
-    images = _plots(results, args.img)
+    figures: list[str] = []
     if args.only is not None:
         kept, figures = _merge_kept(results, args.json, args.img)
         order = {e: i for i, e in enumerate(all_entries)}
@@ -612,10 +619,11 @@ def run(args: argparse.Namespace) -> int:
                 r["path"],
             ),
         )
-        images = sorted(set(images) | set(figures))
+    # figures of every benchmark from all results, the kept ones included (their curves and
+    # spectra are in the JSON), so a partial evaluation never draws a partial figure
+    images = sorted(set(_plots(results, args.img)) | set(figures))
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    slim = [{k: v for k, v in r.items() if k != "spectra"} for r in results]
-    args.json.write_text(json.dumps(slim, indent=1))
+    args.json.write_text(json.dumps(results, indent=1))
     write_section(args.out, "evaluate", markdown(results, images, args.out), title="# Results")
     print(f"wrote {args.out}, {args.json} and {len(images)} figures")
     return 0

@@ -251,6 +251,8 @@ def test_evaluate_only_keeps_the_other_results_and_their_figures(tmp_path: Path)
     assert cli_main([*args, "--only", "cylinder2d/diano-temporal"]) == 0
     results = json.loads((tmp_path / "r.json").read_text())
     assert [r["benchmark"] for r in results] == ["cylinder2d", "stenosis2d"]
+    assert results[0]["spectra"]["slope_truth"] < 0  # kept in the JSON for the next figures
+    assert "spectra" not in results[1]  # the kept result is written back as it was read
     text = report.read_text()
     assert "| stenosis2d | diano | static |" in text and "| 0.25 |" in text
     assert "| cache, 1 case |" in text
