@@ -207,7 +207,13 @@ def _fmt(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:.3e}"
+        if abs(value) >= 1e4:
+            return f"{value:.3e}"
+        text = f"{value:.{digits}g}"
+        while abs(value) < 1 <= abs(float(text)) and digits < 6:  # 0.9997 is not "1"
+            digits += 1
+            text = f"{value:.{digits}g}"
+        return text
     return str(value)
 
 

@@ -80,8 +80,11 @@ def vortex_edit_response(
     z = encode(model, u, mask)
     grid = LatentGrid.from_coords(tuple(z.shape[-2:]), x, y)
     hy, hx = grid.spacing
-    bump = GaussianBump(x0, y0, radius=bump_cells * hx, amplitude=amplitude * float(z.std()))
-    z_edit = bump.apply(z, grid)
+    # the bump goes into the first latent channel, the one decoded and read (a carrier
+    # latent's field; the only channel otherwise)
+    field = z[:, :1]
+    bump = GaussianBump(x0, y0, radius=bump_cells * hx, amplitude=amplitude * float(field.std()))
+    z_edit = torch.cat([bump.apply(field, grid), z[:, 1:]], dim=1)
     if advection_speed is None:
         pde = getattr(model.config, "pde", None)
         if pde is not None and getattr(pde, "velocity", None) is not None:

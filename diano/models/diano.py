@@ -40,6 +40,7 @@ from diano.layers import (
 )
 from diano.models.base import MARCHING_SCENARIOS, LatentModel
 from diano.solvers import AdvectionDiffusion1d, AdvectionDiffusion2d, PressurePoisson3d
+from diano.solvers.carrier import CarrierAdvection2d
 
 Scenario = Literal["static", "temporal", "geometric", "many_to_one"]
 SCENARIOS: tuple[str, ...] = ("static", "temporal", "geometric", "many_to_one")
@@ -128,6 +129,11 @@ class AdvectionPDE:
         boundary: per axis ``(x, y)``: ``"periodic"``, ``"free"`` or ``"upwind"``.
         box: the solver's box in tensor axis order; ``None`` is the unit box (h = 1/M),
             as in the paper.
+        source: temporal only: latent columns ``(x_start, x_stop)`` of a two-channel
+            "carrier" latent (:class:`~diano.solvers.carrier.CarrierAdvection2d`): the
+            decoded field (channel 0) is the periodic carrier (channel 1) in these columns,
+            open downstream of them (fed by them) and empty upstream; ``boundary`` then reads
+            ``("upwind", y boundary)``. ``None`` is the one-solver latent.
     """
 
     nu: float = 2.0e-4
@@ -137,6 +143,7 @@ class AdvectionPDE:
     scheme: str = "central2"
     boundary: tuple[str, ...] = ("periodic", "periodic")
     box: tuple[float, ...] | None = None
+    source: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -263,6 +270,14 @@ class DianoConfig:
                 (self.in_channels == self.out_channels, "marching needs in == out channels")
             )
             checks.append((len(self.pde.velocity) == latent_dims, "pde.velocity per latent axis"))
+            if self.pde.source is not None:
+                checks += [
+                    (self.scenario == "temporal", "a carrier source needs scenario 'temporal'"),
+                    (self.latent_channels == 2, "a carrier latent has latent_channels=2"),
+                    (not self.learnable_pde, "a carrier latent has fixed coefficients"),
+                    (len(self.pde.source) == 2, "pde.source is (x_start, x_stop) latent columns"),
+                    (self.pde.boundary[0] == "upwind", "a carrier field is open in x ('upwind')"),
+                ]
         if self.scenario == "many_to_one":
             checks.append((len(self.in_channels) == 3, "many_to_one takes 3 velocity channels"))
             checks.append((self.latent_channels == 1, "many_to_one uses latent_channels=1"))
@@ -276,6 +291,16 @@ class DianoConfig:
                 f"DianoConfig: grid_shape {self.grid_shape} → latent_shape {self.latent_shape}: "
                 f"{exc}"
             ) from exc
+
+    @property
+    def carrier(self) -> bool:
+        """Whether the latent is a field channel fed by a periodic carrier channel."""
+        return isinstance(self.pde, AdvectionPDE) and self.pde.source is not None
+
+    @property
+    def decoded_channels(self) -> int:
+        """Latent channels the decoder reads: the field only in a carrier latent."""
+        return 1 if self.carrier else self.latent_channels
 
     @property
     def encoder_grid(self) -> tuple[int, ...]:
@@ -310,7 +335,7 @@ class Diano(LatentModel):
         c = config
         stages = plan_stages(c.encoder_grid, c.encoder_target, c.n_layers)
         common = {"width": c.width, "n_modes": c.n_modes, "extent": c.extent, "pooling": c.pooling}
-        decoder_in = c.latent_channels
+        decoder_in = c.decoded_channels
         if c.scenario == "many_to_one":
             # one encoder per velocity component, each seeing its field and the coordinates
             self.encoders = nn.ModuleList(
@@ -388,12 +413,14 @@ class Diano(LatentModel):
         """Latent → field in physical units on ``output_shape`` (default ``grid_shape``).
 
         In the many-to-one scenario ``z`` is a latent pressure ``(B, 1, M, M, M)``, and a
-        given ``mask`` (on the full grid) zeroes the solid cells of the output.
+        given ``mask`` (on the full grid) zeroes the solid cells of the output. A carrier
+        latent decodes its field channel.
         """
         c = self.config
         shape = tuple(c.grid_shape) if output_shape is None else tuple(output_shape)
         latent_in = 1 if c.scenario == "many_to_one" else c.latent_channels
         self._check(z, latent_in, len(c.latent_shape), "latent")
+        z = z[:, : c.decoded_channels]
         if c.scenario == "geometric":
             z = self.line_to_plane(z)  # (B, Lc, M_x) -> (B, width, H, M_x)
         u = self.out_norm.denormalize(self.decoder(z, shape))
@@ -487,6 +514,16 @@ def _build_solver(c: DianoConfig) -> nn.Module | None:
         "scheme": pde.scheme,
         "learnable": c.learnable_pde,
     }
+    if c.scenario == "temporal" and pde.source is not None:
+        del kwargs["learnable"]
+        return CarrierAdvection2d(
+            c.latent_shape,
+            box,
+            source=pde.source,
+            velocity=pde.velocity,
+            y_boundary=pde.boundary[1],
+            **kwargs,
+        )
     if c.scenario == "temporal":
         return AdvectionDiffusion2d(
             c.latent_shape, box, velocity=pde.velocity, boundary=pde.boundary, **kwargs

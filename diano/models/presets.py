@@ -90,6 +90,43 @@ def cylinder_pde(
     return AdvectionPDE(nu=0.01 * 2.0 / re, velocity=velocity, dt=dt, scheme="central2")
 
 
+#: the stored cylinder window (x0, x1, y0, y1) in D, origin at the cylinder centre
+#: (:class:`diano.data.generators.cylinder.CylinderConfig`)
+CYLINDER_WINDOW = (-2.0, 6.0, -4.0, 4.0)
+#: the carrier latent's source band on the cylinder, x0 and x1 in D: the cylinder and one
+#: diameter of near wake
+CYLINDER_SOURCE = (-0.5, 1.5)
+
+
+def source_columns(
+    n_x: int,
+    window: tuple[float, float] = CYLINDER_WINDOW[:2],
+    band: tuple[float, float] = CYLINDER_SOURCE,
+) -> tuple[int, int]:
+    """The latent columns ``(x_start, x_stop)`` whose centres lie inside the physical x
+    ``band`` of ``n_x`` columns spanning ``window`` (x0, x1)."""
+    h = (window[1] - window[0]) / n_x
+    inside = [j for j in range(n_x) if band[0] <= window[0] + (j + 0.5) * h <= band[1]]
+    if not inside:
+        raise ConfigError(f"the band x ∈ {band} holds no centre of the {n_x} latent columns")
+    return (inside[0], inside[-1] + 1)
+
+
+def carrier_config(config: DianoConfig) -> DianoConfig:
+    """A temporal cylinder DIANO config turned into a carrier latent: two latent channels,
+    the field open in x, the carrier periodic and shedding into the field in the columns of
+    :data:`CYLINDER_SOURCE` (:class:`~diano.solvers.carrier.CarrierAdvection2d`);
+    coefficients unchanged."""
+    if config.scenario != "temporal" or not isinstance(config.pde, AdvectionPDE):
+        raise ConfigError(f"a carrier latent needs the temporal scenario, not {config.scenario!r}")
+    pde = dataclasses.replace(
+        config.pde,
+        boundary=("upwind", config.pde.boundary[1]),
+        source=source_columns(config.latent_shape[-1]),
+    )
+    return dataclasses.replace(config, latent_channels=2, pde=pde)
+
+
 def stenosis_pde(
     windows_per_cycle: float = STENOSIS_WINDOWS_PER_CYCLE,
     snapshots_per_cycle: int = STENOSIS_SNAPSHOTS_PER_CYCLE,

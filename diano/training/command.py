@@ -81,6 +81,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "vortex convection speed), stenosis2d in window lengths per cardiac cycle (default "
         "1.0: the march is exactly periodic with the cycle)",
     )
+    parser.add_argument(
+        "--carrier",
+        action="store_true",
+        help="cylinder2d temporal: a two-channel latent, an open field fed at the cylinder by "
+        "a periodic carrier (readable over the whole box and still shedding)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     for name, kind in (
         ("epochs", int), ("iters-per-epoch", int), ("minutes", float), ("batch-size", int),
@@ -115,12 +121,20 @@ def model_config(
     learnable: bool,
     pde_changes: dict[str, Any] | None = None,
     speed: float | None = None,
+    carrier: bool = False,
 ) -> Any:
     """The model config for a recipe, with the latent PDE set from the data's time step
     (``pde_changes``, e.g. ``{"scheme": "oucs2"}``, override its fields; ``speed`` sets the
     advection speed along the flow, in U∞ for the cylinder wake and in window lengths per
-    cardiac cycle for the stenosis)."""
-    from diano.models.presets import cylinder_pde, default_config, paper_config, stenosis_pde
+    cardiac cycle for the stenosis; ``carrier`` makes the cylinder's temporal latent a
+    carrier latent, :func:`~diano.models.presets.carrier_config`)."""
+    from diano.models.presets import (
+        carrier_config,
+        cylinder_pde,
+        default_config,
+        paper_config,
+        stenosis_pde,
+    )
     from diano.training.config import recipe
 
     rec = recipe(preset)
@@ -161,6 +175,15 @@ def model_config(
                 f"--scheme and --nu apply to a latent advection PDE; {config.scenario} has none"
             )
         config = dataclasses.replace(config, pde=dataclasses.replace(config.pde, **changes))
+    if carrier:
+        if (benchmark, config.scenario) != ("cylinder2d", "temporal") or rec.latent == "paper":
+            raise ConfigError(
+                "--carrier applies to the default recipe's cylinder2d temporal latent, not "
+                f"{benchmark} {config.scenario} with preset {preset!r}"
+            )
+        if learnable:
+            raise ConfigError("--carrier keeps the latent PDE fixed; drop --learnable-pde")
+        config = carrier_config(config)
     return config
 
 
@@ -197,6 +220,7 @@ def train_one(
         args.learnable_pde,
         {"scheme": getattr(args, "scheme", None), "nu": getattr(args, "nu", None)},
         getattr(args, "speed", None),
+        getattr(args, "carrier", False),
     )
     tcfg = rec.train_config(mcfg.scenario, model_name, **_overrides(args))
     data = training_data(benchmark, mcfg, tcfg, args.data)

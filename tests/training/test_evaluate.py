@@ -313,3 +313,13 @@ def test_one_cycle_stenosis_record_is_marched_for_two_cycles() -> None:
     assert result["persistence"]["1T"] == pytest.approx(0.0, abs=1e-6)
     assert result["persistence"]["2T"] == pytest.approx(0.0, abs=1e-6)
     assert result["persistence"]["0.5T"] > 0.1
+
+
+def test_table_numbers_below_one_never_round_up_to_one():
+    from diano.evaluation.command import _fmt
+
+    assert _fmt(0.9997) == "0.9997"
+    assert _fmt(-0.99996) == "-0.99996"
+    assert _fmt(0.1234) == "0.123"
+    assert _fmt(1.0004) == "1"
+    assert _fmt(float("nan")) == "–"

@@ -329,3 +329,26 @@ def test_default_recipe_ties_the_3d_latent_and_batches_the_3d_cno_by_two() -> No
     assert recipe("paper").train_config("many_to_one", "diano").tie_weight == 0.0
     assert rec.train_config("static", "diano").tie_weight == 0.5  # the static latent is tied
     assert rec.train_config("static", "diano").tie_region == "box"
+
+
+def test_carrier_flag_makes_the_cylinder_latent_a_carrier_and_nothing_else() -> None:
+    from diano.training.command import model_config
+
+    config = model_config(
+        "cylinder2d", "diano", "temporal", "default", 0.05, [150.0], False, None, None, True
+    )
+    assert config.latent_channels == 2
+    assert config.pde.source == (3, 7) and config.pde.boundary == ("upwind", "periodic")
+    assert config.pde.velocity[0] == pytest.approx(0.85 * 0.05 / 8.0 / 0.01)
+    model = build_model("diano", config)
+    assert model.latent_shape == (2, 16, 16)
+    for benchmark, scenario, preset, learnable in (
+        ("stenosis2d", None, "default", False),
+        ("cylinder2d", "static", "default", False),
+        ("cylinder2d", "temporal", "paper", False),
+        ("cylinder2d", "temporal", "default", True),
+    ):
+        with pytest.raises(ConfigError, match="--carrier"):
+            model_config(
+                benchmark, "diano", scenario, preset, 0.05, [100.0], learnable, None, None, True
+            )
