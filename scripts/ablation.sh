@@ -42,6 +42,7 @@ variant fs-k100 --k-max 100                    # the measured recipe as prototyp
 variant fs                                     # the shipped recipe: K to 200
 variant fs-oucs2 --scheme oucs2                # less dispersive latent advection
 variant fs-boxtie --tie-region box             # readability tied over the whole box
+variant fs-carrier --carrier --tie-region box  # open field fed at the cylinder by a periodic carrier
 variant fs-learned --learnable-pde             # latent PDE discovery: nu and c trained
 SCENARIO=static variant static-tied             # static, latent tied to the pooled input (shipped)
 SCENARIO=static variant static-untied --tie-weight 0  # static without the tie
