@@ -38,12 +38,13 @@ variant() {  # name, then extra arguments of diano train (SCENARIO=static for a 
 }
 
 variant paper --preset paper                   # one-step teacher forcing, diagonal c, nu = 2/Re
-variant fs-k100 --k-max 100                    # the measured recipe as prototyped (K to 100)
-variant fs                                     # the shipped recipe: K to 200
-variant fs-oucs2 --scheme oucs2                # less dispersive latent advection
-variant fs-boxtie --tie-region box             # readability tied over the whole box
-variant fs-carrier --carrier --tie-region box  # open field fed at the cylinder by a periodic carrier
-variant fs-learned --learnable-pde             # latent PDE discovery: nu and c trained
+variant fs-k100 --no-carrier --tie-region wake --k-max 100  # the measured recipe as prototyped
+variant fs --no-carrier --tie-region wake      # the measured recipe: periodic latent, K to 200
+variant fs-oucs2 --no-carrier --tie-region wake --scheme oucs2  # less dispersive advection
+variant fs-boxtie --no-carrier --tie-region box  # readability tied over the whole box
+variant fs-carrier                             # the shipped recipe: an open field fed at the
+                                               # cylinder by a periodic carrier, box tie
+variant fs-learned --no-carrier --tie-region wake --learnable-pde  # nu and c trained
 SCENARIO=static variant static-tied             # static, latent tied to the pooled input (shipped)
 SCENARIO=static variant static-untied --tie-weight 0  # static without the tie
 if [[ "${ABLATION_EVAL:-1}" != 0 ]]; then

@@ -33,7 +33,7 @@ from diano.checkpoints import checkpoint_path, save_checkpoint, update_manifest
 from diano.data import load, sha256_file, write_case
 from diano.explore import vortex_street
 from diano.explore.synthetic import stenosis_channel, vessel_tube
-from diano.models.presets import default_config, supported_scenarios
+from diano.models.presets import carrier_config, default_config, supported_scenarios
 from diano.models.registry import build_model
 
 BENCHMARK = "cylinder2d"
@@ -42,10 +42,12 @@ CASES = (180.0, 225.0)
 HORIZON = 20
 
 
-def _config(name: str, grid: int, latent: int | None, size: str = "tiny"):
+def _config(name: str, grid: int, latent: int | None, size: str = "tiny", carrier: bool = False):
     config = default_config(name, BENCHMARK, "temporal", size=size)
     if latent is not None and hasattr(config, "latent_shape"):
         config = dataclasses.replace(config, grid_shape=(grid, grid), latent_shape=(latent, latent))
+    if carrier and name == "diano":
+        config = carrier_config(config)
     return config
 
 
@@ -76,6 +78,7 @@ def make_fixture(
     fit_steps: int = 0,
     models: tuple[str, ...] = MODEL_NAMES,
     size: str = "tiny",
+    carrier: bool = False,
 ) -> tuple[Path, Path]:
     """Write the fixture cases and checkpoints; return ``(checkpoint_dir, samples_dir)``.
 
@@ -88,6 +91,7 @@ def make_fixture(
         models: which registered models to save.
         size: preset size, ``"tiny"`` (tests) or ``"default"`` (the shipped models' size,
             for timings; use ``n=128``).
+        carrier: DIANO's latent is a carrier latent (two channels; needs ``latent`` >= 8).
     """
     root = Path(root)
     samples, checkpoints = root / "samples", root / "checkpoints"
@@ -99,7 +103,7 @@ def make_fixture(
     data_sha = sha256_file(data.path)
     torch.manual_seed(0)
     for name in models:
-        model = build_model(name, _config(name, n, latent, size))
+        model = build_model(name, _config(name, n, latent, size, carrier))
         channels = list(model.config.in_channels)
         model.set_normalizer(data.normalizer_stats(channels))
         fields = data.torch(channels)
@@ -108,6 +112,8 @@ def make_fixture(
         command = (
             f"python scripts/make_fixture_checkpoints.py {root} --n {n} --times {n_times} "
             f"--size {size} --fit-steps {fit_steps}"
+            + (f" --latent {latent}" if latent is not None else "")
+            + (" --carrier" if carrier else "")
         )
         metrics = {"fixture": "random weights" if not fit_steps else f"fitted {fit_steps} steps"}
         if loss is not None:
@@ -227,10 +233,19 @@ def main() -> None:
         help="grid and snapshots of the synthetic stenosis case",
     )
     parser.add_argument("--vessel", type=int, default=64, help="n of the synthetic n³ vessel")
+    parser.add_argument(
+        "--carrier", action="store_true", help="DIANO with a carrier latent (--latent >= 8)"
+    )
     args = parser.parse_args()
     if BENCHMARK in args.benchmarks:
         ckpt, samples = make_fixture(
-            args.root, args.n, args.times, args.latent, args.fit_steps, size=args.size
+            args.root,
+            args.n,
+            args.times,
+            args.latent,
+            args.fit_steps,
+            size=args.size,
+            carrier=args.carrier,
         )
     others = tuple(b for b in args.benchmarks if b != BENCHMARK)
     if others:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from diano.errors import ConfigError, UnstableSolverError
+from diano.errors import ConfigError, DataError, UnstableSolverError
 from diano.explore import (
     LambOseen,
     SolverSettings,
@@ -31,6 +32,7 @@ from diano.explore import (
     vortex_street,
 )
 from diano.latent_edit import LatentGrid
+from diano.solvers import AdvectionDiffusion2d
 
 
 class ShiftModel(nn.Module):
@@ -128,6 +130,7 @@ def test_readable_region_starts_one_diameter_behind_the_cylinder_centre() -> Non
     # method.md §13: the wake is latent columns 6-15 (x >= 1D)
     assert region.all(axis=0).tolist() == [False] * 6 + [True] * 10
     assert readable_region(grid, np.ones((n, n)), x, y).all()
+    assert readable_region(grid, mask, x, y, whole_box=True).all()  # tied over the box
 
 
 def test_saliency_of_a_local_decoder_peaks_at_the_chosen_point() -> None:
@@ -200,6 +203,43 @@ def test_playground_march_matches_the_models_own_step() -> None:
     torch.testing.assert_close(states[-1], expected, rtol=1e-5, atol=1e-6)
     residual = latent_residual(solver, torch.cat([z, *states]), settings.dt)
     assert residual.shape == (3,) and float(residual.max()) < 0.05
+
+
+def test_playground_marches_a_carrier_latent_like_the_model() -> None:
+    """A carrier model's settings keep its source columns and march with its own solver;
+    the same settings go through a session bundle unchanged; bad carrier settings are
+    refused with a clear message."""
+    from diano.explore.playground import settings_from_dict, settings_to_dict
+    from diano.models.presets import carrier_config, default_config
+    from diano.models.registry import build_model
+
+    config = carrier_config(default_config("diano", "cylinder2d", "temporal"))  # 16×16
+    model = build_model("diano", config).eval()
+    shape, box = marching_latent(model)
+    settings = settings_from_model(model)
+    assert settings.carrier and settings.source == config.pde.source
+    assert settings.boundary == ("carrier", "periodic")
+    assert settings_from_dict(settings_to_dict(settings)) == settings
+    solver = build_solver(settings, shape, box)
+    z = torch.randn(1, 2, *shape)
+    states = march(solver, z, 3, settings)
+    with torch.no_grad():
+        expected = model.step(z, 3)
+    torch.testing.assert_close(states[-1], expected, rtol=1e-5, atol=1e-6)
+    residual = latent_residual(solver, torch.cat([states[0], *states[1:]]), settings.dt)
+    assert residual.shape == (2,) and float(residual.max()) < 0.05
+    # the same latent marched with a periodic x boundary: both channels wrap round
+    periodic = dataclasses.replace(settings, boundary=("periodic", "periodic"))
+    assert isinstance(build_solver(periodic, shape, box), AdvectionDiffusion2d)
+    with pytest.raises(ConfigError, match="positive x velocity"):
+        build_solver(dataclasses.replace(settings, velocity=(-1.0, 0.0)), shape, box)
+    with pytest.raises(ConfigError, match="source columns"):
+        build_solver(dataclasses.replace(settings, source=None), shape, box)
+    entry = settings_to_dict(settings)
+    with pytest.raises(DataError, match="source"):
+        settings_from_dict({**entry, "source": [5, 2]})
+    with pytest.raises(DataError, match="boundary"):
+        settings_from_dict({**entry, "source": None})  # a carrier x boundary, no columns
 
 
 def test_playground_warns_instead_of_blowing_up() -> None:

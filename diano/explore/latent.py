@@ -27,22 +27,25 @@ def readable_region(
     x: np.ndarray,
     y: np.ndarray,
     margin: float = 0.5,
+    whole_box: bool = False,
 ) -> np.ndarray:
     """Latent cells where the latent reads as a coarse copy of the field: ``(M_y, M_x)`` bool.
 
     For a body in a stream (the cylinder) that is the wake downstream of it: cells whose
     upstream edge lies at least ``margin`` body sizes behind the body's downstream edge
-    (``reference/method.md`` §13: from 1D behind the cylinder centre). Without a solid body
-    every cell counts.
+    (``reference/method.md`` §13: from 1D behind the cylinder centre). Without a solid body,
+    or for a latent tied to the field over the ``whole_box`` (the static model, a carrier
+    latent), every cell counts.
 
     Args:
         grid: the latent's placement.
         mask: ``(H, W)`` data mask, 1 = fluid, or ``None``.
         x, y: the data's cell-centred coordinates ``(W,)`` and ``(H,)``.
         margin: distance behind the body in body sizes.
+        whole_box: the latent was tied to the field over the whole box.
     """
     region = np.ones(grid.shape, dtype=bool)
-    if mask is None or np.all(np.asarray(mask) > 0):
+    if whole_box or mask is None or np.all(np.asarray(mask) > 0):
         return region
     solid = np.asarray(mask) == 0
     xs = np.asarray(x)[np.nonzero(solid.any(axis=0))[0]]

@@ -2,7 +2,9 @@
 
 The model's own solver is never changed: :func:`build_solver` makes a new
 :class:`~diano.solvers.AdvectionDiffusion2d` on the model's latent grid and box with the
-settings a person picked (ν, velocity, dt, sub-steps, scheme, boundaries). It is always
+settings a person picked (ν, velocity, dt, sub-steps, scheme, boundaries), or, for a
+carrier latent whose x boundary is left at ``"carrier"``, a new
+:class:`~diano.solvers.CarrierAdvection2d` with the model's source columns. It is always
 built with ``n_substeps="auto"`` so that construction never raises; whether the requested
 fixed number of sub-steps is stable is a question for :func:`stability`, asked before a
 march, so the app can warn instead of blowing up.
@@ -24,13 +26,21 @@ import torch
 from torch import Tensor, nn
 
 from diano.errors import ConfigError, DataError, UnstableSolverError
-from diano.solvers import AdvectionDiffusion1d, AdvectionDiffusion2d, StabilityReport
+from diano.solvers import (
+    AdvectionDiffusion1d,
+    AdvectionDiffusion2d,
+    CarrierAdvection2d,
+    StabilityReport,
+)
 
 if TYPE_CHECKING:
     from diano.explore.line import LineSettings
 
 SCHEMES = ("central2", "oucs2")
 BOUNDARIES = ("periodic", "free", "upwind")
+#: the x "boundary" of a carrier latent: an open field fed by a periodic carrier in the
+#: source columns (:class:`~diano.solvers.CarrierAdvection2d`); needs ``source``
+CARRIER = "carrier"
 
 
 @dataclass(frozen=True)
@@ -43,7 +53,10 @@ class SolverSettings:
         dt: step per snapshot interval.
         n_substeps: RK4 sub-steps per step, or ``"auto"`` for as many as stability needs.
         scheme: ``"central2"`` or ``"oucs2"``.
-        boundary: ``(bx, by)``: ``"periodic"``, ``"free"`` or ``"upwind"`` per axis.
+        boundary: ``(bx, by)``: ``"periodic"``, ``"free"`` or ``"upwind"`` per axis; ``bx``
+            may be ``"carrier"`` when ``source`` is given.
+        source: a carrier latent's source columns ``(x_start, x_stop)`` (``None``: the
+            latent has no carrier).
     """
 
     nu: float
@@ -52,9 +65,15 @@ class SolverSettings:
     n_substeps: int | str = "auto"
     scheme: str = "central2"
     boundary: tuple[str, str] = ("periodic", "periodic")
+    source: tuple[int, int] | None = None
+
+    @property
+    def carrier(self) -> bool:
+        """Whether these settings march a carrier latent (field fed by a carrier)."""
+        return self.boundary[0] == CARRIER
 
 
-_SETTINGS_KEYS = ("nu", "velocity", "dt", "n_substeps", "scheme", "boundary")
+_SETTINGS_KEYS = ("nu", "velocity", "dt", "n_substeps", "scheme", "boundary", "source")
 
 
 def settings_to_dict(settings: SolverSettings) -> dict[str, Any]:
@@ -66,6 +85,7 @@ def settings_to_dict(settings: SolverSettings) -> dict[str, Any]:
         "n_substeps": settings.n_substeps,
         "scheme": str(settings.scheme),
         "boundary": [str(settings.boundary[0]), str(settings.boundary[1])],
+        "source": None if settings.source is None else [int(c) for c in settings.source],
     }
 
 
@@ -78,8 +98,8 @@ def _number(value: Any, what: str) -> float:
 def settings_from_dict(entry: Any, what: str = "solver settings") -> SolverSettings:
     """The :class:`SolverSettings` of a dict written by :func:`settings_to_dict`.
 
-    ``nu``, ``velocity`` and ``dt`` are required; ``n_substeps``, ``scheme`` and ``boundary``
-    default as in :class:`SolverSettings`.
+    ``nu``, ``velocity`` and ``dt`` are required; ``n_substeps``, ``scheme``, ``boundary``
+    and ``source`` default as in :class:`SolverSettings`.
 
     Raises:
         DataError: not a dict, an unknown or missing key, or a value of the wrong kind
@@ -107,16 +127,35 @@ def settings_from_dict(entry: Any, what: str = "solver settings") -> SolverSetti
     scheme = entry.get("scheme", "central2")
     if scheme not in SCHEMES:
         raise DataError(f"{what}: unknown scheme {scheme!r}; known: {list(SCHEMES)}")
+    source = entry.get("source")
+    if source is not None and (
+        not isinstance(source, (list, tuple))
+        or len(source) != 2
+        or any(type(c) is not int for c in source)
+        or not 0 <= source[0] < source[1]
+    ):
+        raise DataError(f"{what}: source must be two columns 0 <= start < stop, got {source!r}")
     boundary = entry.get("boundary", ("periodic", "periodic"))
+    x_choices = BOUNDARIES if source is None else (CARRIER, *BOUNDARIES)
     if (
         not isinstance(boundary, (list, tuple))
         or len(boundary) != 2
-        or any(b not in BOUNDARIES for b in boundary)
+        or boundary[0] not in x_choices
+        or boundary[1] not in BOUNDARIES
     ):
         raise DataError(
-            f"{what}: boundary must be a pair from {list(BOUNDARIES)}, got {boundary!r}"
+            f"{what}: boundary must be a pair, x from {list(x_choices)} and y from "
+            f"{list(BOUNDARIES)}, got {boundary!r}"
         )
-    return SolverSettings(nu, (cx, cy), dt, n_substeps, scheme, (boundary[0], boundary[1]))
+    return SolverSettings(
+        nu,
+        (cx, cy),
+        dt,
+        n_substeps,
+        scheme,
+        (boundary[0], boundary[1]),
+        None if source is None else (source[0], source[1]),
+    )
 
 
 @dataclass(frozen=True)
@@ -214,9 +253,11 @@ def marching_latent(model: nn.Module) -> tuple[tuple[int, int], tuple[float, flo
 
 
 def settings_from_model(model: nn.Module) -> SolverSettings:
-    """The settings the model was trained with (learned ν and velocity included)."""
+    """The settings the model was trained with (learned ν and velocity included); a carrier
+    latent's x boundary is ``"carrier"``, with its source columns."""
     marching_latent(model)
     pde = model.config.pde
+    source = getattr(pde, "source", None)
     solver = getattr(model, "solver", None)
     nu, velocity = float(pde.nu), tuple(float(c) for c in pde.velocity)
     if solver is not None:
@@ -228,15 +269,36 @@ def settings_from_model(model: nn.Module) -> SolverSettings:
         dt=float(pde.dt),
         n_substeps=pde.n_substeps,
         scheme=str(pde.scheme),
-        boundary=(str(pde.boundary[0]), str(pde.boundary[-1])),
+        boundary=(CARRIER if source else str(pde.boundary[0]), str(pde.boundary[-1])),
+        source=None if source is None else (int(source[0]), int(source[1])),
     )
 
 
 def build_solver(
     settings: SolverSettings, shape: Sequence[int], box: Sequence[float]
-) -> AdvectionDiffusion2d:
+) -> AdvectionDiffusion2d | CarrierAdvection2d:
     """A fresh solver for ``settings`` on the latent ``shape`` and ``box`` (never raises for
-    instability; see :func:`stability`)."""
+    instability; see :func:`stability`).
+
+    Raises:
+        ConfigError: settings no solver takes: a carrier without source columns, source
+            columns that leave too few downstream, or a carrier marched against the flow
+            (``c_x <= 0``).
+    """
+    if settings.carrier:
+        if settings.source is None:
+            raise ConfigError("a 'carrier' x boundary needs the latent's source columns")
+        return CarrierAdvection2d(
+            (int(shape[0]), int(shape[1])),
+            (float(box[0]), float(box[1])),
+            source=settings.source,
+            y_boundary=settings.boundary[1],
+            nu=settings.nu,
+            velocity=settings.velocity,
+            dt=settings.dt,
+            n_substeps="auto",
+            scheme=settings.scheme,
+        )
     return AdvectionDiffusion2d(
         (int(shape[0]), int(shape[1])),
         (float(box[0]), float(box[1])),
@@ -250,7 +312,8 @@ def build_solver(
 
 
 def stability(
-    solver: AdvectionDiffusion1d | AdvectionDiffusion2d, settings: SolverSettings | LineSettings
+    solver: AdvectionDiffusion1d | AdvectionDiffusion2d | CarrierAdvection2d,
+    settings: SolverSettings | LineSettings,
 ) -> StabilityReport:
     """The stability report for the requested sub-steps (``"auto"``: as many as needed); for
     the 2D latent grid and the 1D latent line alike."""
@@ -259,7 +322,7 @@ def stability(
 
 @torch.no_grad()
 def march(
-    solver: AdvectionDiffusion1d | AdvectionDiffusion2d,
+    solver: AdvectionDiffusion1d | AdvectionDiffusion2d | CarrierAdvection2d,
     z: Tensor,
     n_steps: int,
     settings: SolverSettings | LineSettings,
@@ -286,7 +349,9 @@ def march(
     return states
 
 
-def latent_residual(solver: AdvectionDiffusion2d, latents: Tensor, dt: float) -> Tensor:
+def latent_residual(
+    solver: AdvectionDiffusion2d | CarrierAdvection2d, latents: Tensor, dt: float
+) -> Tensor:
     """Relative residual of the latent PDE along ``latents (T, Lc, M_y, M_x)``: ``(T - 1,)``
     (:func:`diano.metrics.advection_diffusion_residual`)."""
     from diano.metrics import advection_diffusion_residual

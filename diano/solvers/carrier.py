@@ -130,13 +130,31 @@ class CarrierAdvection2d(nn.Module):
         down = self.downstream.stability(**settings)
         return down if carrier.ok and not down.ok else carrier
 
-    def forward(self, z: Tensor, n_steps: int = 1, **overrides: Any) -> Tensor:
-        """Advance ``n_steps`` steps (overrides as in :meth:`AdvectionDiffusion2d.forward`)."""
+    def _check_latent(self, z: Tensor) -> None:
         if z.dim() != 4 or z.shape[1] != 2 or tuple(z.shape[2:]) != self.shape:
             raise ConfigError(
                 f"a carrier latent is (B, 2, {self.shape[0]}, {self.shape[1]}) (field, "
                 f"carrier), got {tuple(z.shape)}"
             )
+
+    def rhs(self, z: Tensor, nu: Any = None, velocity: Any = None) -> Tensor:
+        """``dz/dt`` of the latent PDE, same shape as ``z``: the carrier's periodic
+        advection–diffusion; for the field, 0 upstream of the source, the carrier's rate in
+        the source columns, the open sub-box's rate (fed by the carrier) downstream."""
+        self._check_latent(z)
+        x0, x1 = self.source
+        field, carrier = z[:, FIELD : FIELD + 1], z[:, CARRIER : CARRIER + 1]
+        rate = self.carrier.rhs(carrier, nu, velocity)
+        down = torch.cat([carrier[..., x1 - 1 : x1], field[..., x1:]], dim=-1)
+        down_rate = self.downstream.rhs(down, nu, velocity)
+        field_rate = torch.cat(
+            [torch.zeros_like(field[..., :x0]), rate[..., x0:x1], down_rate[..., 1:]], dim=-1
+        )
+        return torch.cat([field_rate, rate], dim=1)
+
+    def forward(self, z: Tensor, n_steps: int = 1, **overrides: Any) -> Tensor:
+        """Advance ``n_steps`` steps (overrides as in :meth:`AdvectionDiffusion2d.forward`)."""
+        self._check_latent(z)
         if int(n_steps) != n_steps or n_steps < 0:
             raise ConfigError(f"n_steps must be a non-negative integer, got {n_steps}")
         x0, x1 = self.source

@@ -83,9 +83,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--carrier",
-        action="store_true",
-        help="cylinder2d temporal: a two-channel latent, an open field fed at the cylinder by "
-        "a periodic carrier (readable over the whole box and still shedding)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="cylinder2d temporal DIANO: a two-channel latent, an open field fed at the "
+        "cylinder by a periodic carrier (readable over the whole box and still shedding; the "
+        "default recipe's choice); --no-carrier keeps the single periodic latent (the measured "
+        "recipe 'fs' with --tie-region wake)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     for name, kind in (
@@ -121,13 +124,14 @@ def model_config(
     learnable: bool,
     pde_changes: dict[str, Any] | None = None,
     speed: float | None = None,
-    carrier: bool = False,
+    carrier: bool | None = None,
 ) -> Any:
     """The model config for a recipe, with the latent PDE set from the data's time step
     (``pde_changes``, e.g. ``{"scheme": "oucs2"}``, override its fields; ``speed`` sets the
     advection speed along the flow, in U∞ for the cylinder wake and in window lengths per
     cardiac cycle for the stenosis; ``carrier`` makes the cylinder's temporal latent a
-    carrier latent, :func:`~diano.models.presets.carrier_config`)."""
+    carrier latent, :func:`~diano.models.presets.carrier_config`, or keeps it periodic;
+    ``None`` leaves it to the recipe)."""
     from diano.models.presets import (
         carrier_config,
         cylinder_pde,
@@ -175,8 +179,16 @@ def model_config(
                 f"--scheme and --nu apply to a latent advection PDE; {config.scenario} has none"
             )
         config = dataclasses.replace(config, pde=dataclasses.replace(config.pde, **changes))
+    carrier_able = (benchmark, config.scenario) == ("cylinder2d", "temporal")
+    if carrier is None:
+        carrier = rec.carrier and carrier_able
+        if carrier and learnable:
+            raise ConfigError(
+                "the default cylinder2d temporal latent is a carrier latent with fixed "
+                "coefficients; add --no-carrier to learn nu and the velocity"
+            )
     if carrier:
-        if (benchmark, config.scenario) != ("cylinder2d", "temporal") or rec.latent == "paper":
+        if not carrier_able or rec.latent == "paper":
             raise ConfigError(
                 "--carrier applies to the default recipe's cylinder2d temporal latent, not "
                 f"{benchmark} {config.scenario} with preset {preset!r}"
@@ -220,9 +232,10 @@ def train_one(
         args.learnable_pde,
         {"scheme": getattr(args, "scheme", None), "nu": getattr(args, "nu", None)},
         getattr(args, "speed", None),
-        getattr(args, "carrier", False),
+        getattr(args, "carrier", None),
     )
-    tcfg = rec.train_config(mcfg.scenario, model_name, **_overrides(args))
+    carrier = bool(getattr(mcfg, "carrier", False))
+    tcfg = rec.train_config(mcfg.scenario, model_name, carrier, **_overrides(args))
     data = training_data(benchmark, mcfg, tcfg, args.data)
     torch.manual_seed(tcfg.seed)
     model = build_model(model_name, mcfg)
@@ -283,7 +296,7 @@ def train_one(
     pde = getattr(mcfg, "pde", None)
     extra = {
         "preset": args.preset,
-        "recipe": rec.describe(mcfg.scenario),
+        "recipe": rec.describe(mcfg.scenario, carrier),
         "train_config": dataclasses.asdict(tcfg),
         "trained_horizon": tcfg.k_max if mcfg.scenario in ("temporal", "geometric") else 0,
         "snapshot_dt": data.snapshot_dt,

@@ -8,6 +8,7 @@ work on 2 CPU cores (``reference/method.md`` §11–13):
   multi-step latent-only rollouts (a curriculum of the horizon K up to ``k_max``, decoding
   only a few of the marched steps), plus reconstruction, plus for DIANO a scale-invariant
   readability tie ``w · (1 − corr(z, pooled truth))`` on the encoded and marched latents.
+  The cylinder's temporal DIANO has a carrier latent, tied over the whole box.
   Static DIANO reconstructs with its latent tied to the pooled input over the whole box;
   many-to-one DIANO ties its latent velocities to the pooled velocities.
 - ``paper``: the authors' one-step teacher forcing (K = 1, no tie) with their latent PDE
@@ -137,35 +138,47 @@ class Recipe:
 
     Attributes:
         train: overrides of :class:`TrainConfig` per scenario (``"*"`` applies to all,
-            ``"<scenario>:<model>"`` to one model in that scenario).
+            ``"<scenario>:<model>"`` to one model in that scenario, ``"carrier"`` to a DIANO
+            with a carrier latent).
         model_size: preset size of the model (``"default"`` or ``"tiny"``).
         latent: DIANO latent-PDE recipe: ``"measured"`` (x-advection at the vortex speed,
             small ν) or ``"paper"`` (diagonal advection, ν = 2/Re).
+        carrier: DIANO's cylinder2d temporal latent is a carrier latent (an open field fed at
+            the cylinder by a periodic carrier, :func:`~diano.models.presets.carrier_config`)
+            unless the command says otherwise.
         description: one line for ``--help`` and the checkpoint metadata.
-        scenario_descriptions: scenario → the line for checkpoints of that scenario, where the
-            recipe trains it differently from what ``description`` says.
+        scenario_descriptions: scenario (or ``"carrier"``) → the line for checkpoints of that
+            scenario (or of a carrier latent), where the recipe trains it differently from
+            what ``description`` says.
     """
 
     train: dict[str, dict[str, Any]] = field(default_factory=dict)
     model_size: str = "default"
     latent: Literal["measured", "paper"] = "measured"
+    carrier: bool = False
     description: str = ""
     scenario_descriptions: dict[str, str] = field(default_factory=dict)
 
-    def describe(self, scenario: str) -> str:
-        """The line a checkpoint of ``scenario`` records as its recipe."""
+    def describe(self, scenario: str, carrier: bool = False) -> str:
+        """The line a checkpoint of ``scenario`` (a carrier latent's, with ``carrier``)
+        records as its recipe."""
+        if carrier and "carrier" in self.scenario_descriptions:
+            return self.scenario_descriptions["carrier"]
         return self.scenario_descriptions.get(scenario, self.description)
 
     def train_config(
-        self, scenario: str, model: str | None = None, **overrides: Any
+        self, scenario: str, model: str | None = None, carrier: bool = False, **overrides: Any
     ) -> TrainConfig:
         """Settings for ``scenario`` (and ``model``): ``"*"``, then the scenario's, then
-        ``"<scenario>:<model>"``'s, then the given overrides (``None`` ones are skipped)."""
+        ``"<scenario>:<model>"``'s, then ``"carrier"``'s for a carrier latent, then the given
+        overrides (``None`` ones are skipped)."""
         values: dict[str, Any] = {}
         values.update(self.train.get("*", {}))
         values.update(self.train.get(scenario, {}))
         if model is not None:
             values.update(self.train.get(f"{scenario}:{model}", {}))
+        if carrier:
+            values.update(self.train.get("carrier", {}))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return TrainConfig().replace(**values)
 
@@ -195,10 +208,16 @@ RECIPES: dict[str, Recipe] = {
             "many_to_one:cno": {"batch_size": 2},
             "temporal": {"k_max": 200, "batch_size": 4},
             "geometric": {"tie_weight": 0.0, "k_max": 100, "batch_size": 4},
+            # the carrier's field is the coarse vorticity everywhere, zero upstream included
+            "carrier": {"tie_region": "box"},
         },
+        carrier=True,
         description="measured best: latent-only rollout loss with a horizon curriculum, "
         "reconstruction and a readability tie (DIANO)",
         scenario_descriptions={
+            "carrier": "measured best: latent-only rollout loss with a horizon curriculum and "
+            "reconstruction; DIANO's latent an open field fed at the cylinder by a periodic "
+            "carrier, the field tied to the pooled vorticity over the whole box",
             "many_to_one": f"{_MAP_TEXT}; DIANO's latent velocities tied to the box-averaged "
             "velocities",
             "static": f"{_STATIC_TEXT}; the latent tied to the pooled input over the box",

@@ -38,7 +38,7 @@ from diano.latent_edit import (
 from diano.ui.cache import LoadedModel, load_case, load_model, model_truth, samples_key
 from diano.ui.canvas import show_canvas
 from diano.ui.state import EditorState, page_state
-from diano.ui.views import coords, latent_grid, length_unit
+from diano.ui.views import coords, latent_grid, length_unit, tied_over_box
 from diano.ui.widgets import guarded, show, units
 from diano.viz import Panel, latent_vs_truth_figure, panel_figure, saliency_figure
 from diano.viz.canvas import Button, grid_spec, panels_spec, views_spec
@@ -231,7 +231,7 @@ def _edit_view(
     state = editor_state(loaded, case, t)
     grid = latent_grid(case, tuple(state.base.shape))
     x, y = coords(case)
-    region = readable_region(grid, case.mask, x, y)
+    region = readable_region(grid, case.mask, x, y, whole_box=tied_over_box(loaded))
     _take_event(state, grid, make_edit)
     scale = float(state.base[0, 0].abs().max()) or 1.0
     pending = make_edit(state.selected)
@@ -243,6 +243,14 @@ def _edit_view(
     ]
     if pending is None:
         notes.insert(0, "select cells on the latent grid first (click a cell or drag a box)")
+    source = getattr(getattr(loaded.model.config, "pde", None), "source", None)
+    if source is not None:
+        _, xc = grid.centres()
+        edge = float(xc[source[1] - 1] + grid.spacing[1] / 2)
+        notes.append(
+            f"carrier latent: you edit the decoded field; marching resets it to the carrier "
+            f"left of x = {edge:.2g} {length_unit(case)}, so edits downstream of it live on"
+        )
     current = edited_latent(state, grid)
     previewing = preview and pending is not None
     shown = pending.apply(current, grid) if previewing else current
@@ -367,7 +375,7 @@ def readability_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
     state = editor_state(loaded, case, t)
     grid = latent_grid(case, tuple(state.base.shape))
     x, y = coords(case)
-    region = readable_region(grid, case.mask, x, y)
+    region = readable_region(grid, case.mask, x, y, whole_box=tied_over_box(loaded))
     truth = model_truth(case, loaded)[t, 0]
     pooled = pool_to(truth, grid.shape, case.mask)
     latent = state.base[0, 0].numpy()
@@ -385,11 +393,15 @@ def readability_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
         key="readable_fig",
     )
     whole = latent_correlation(latent, pooled)
+    where = (
+        f"{whole:.2f} over the whole box, where the model was trained to read as the field"
+        if region.all()
+        else f"{corr:.2f} in the outlined region, {whole:.2f} over the whole box"
+    )
     st.caption(
-        f"Pearson correlation of the latent with the box-averaged truth: {corr:.2f} in the "
-        f"outlined region, {whole:.2f} over the whole box. Near 1 the latent reads as a coarse "
-        "copy of the field there; the latent has its own colour scale because correlation fixes "
-        "the pattern, not the units."
+        f"Pearson correlation of the latent with the box-averaged truth: {where}. Near 1 the "
+        "latent reads as a coarse copy of the field there; the latent has its own colour scale "
+        "because correlation fixes the pattern, not the units."
     )
 
 

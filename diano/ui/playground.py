@@ -35,7 +35,7 @@ from diano.explore import (
     settings_from_model,
     stability,
 )
-from diano.explore.playground import BOUNDARIES, SCHEMES, PlaygroundRecord
+from diano.explore.playground import BOUNDARIES, CARRIER, SCHEMES, PlaygroundRecord
 from diano.explore.predict import to_tensor
 from diano.solvers import StabilityReport
 from diano.ui.cache import LoadedModel, model_truth, prediction
@@ -77,13 +77,30 @@ def settings_widgets(defaults: SolverSettings) -> tuple[SolverSettings, SolverSe
     scheme = c[1].selectbox(
         "scheme", SCHEMES, index=SCHEMES.index(defaults.scheme), key="pg_scheme"
     )
+    x_choices = BOUNDARIES if defaults.source is None else (CARRIER, *BOUNDARIES)
+    if st.session_state.get("pg_bx", x_choices[0]) not in x_choices:  # kept from another model
+        st.session_state.pop("pg_bx")
     bx = c[2].selectbox(
-        "boundary x", BOUNDARIES, BOUNDARIES.index(defaults.boundary[0]), key="pg_bx"
+        "boundary x",
+        x_choices,
+        x_choices.index(defaults.boundary[0]),
+        key="pg_bx",
+        help=None
+        if defaults.source is None
+        else "carrier: the model's own latent, an open field fed at the cylinder by a periodic "
+        "carrier; the others march both latent channels with that boundary",
     )
     by = c[3].selectbox(
         "boundary y", BOUNDARIES, BOUNDARIES.index(defaults.boundary[1]), key="pg_by"
     )
-    a = SolverSettings(nu, (cx, cy), dt, substeps, scheme, (bx, by))
+    a = SolverSettings(nu, (cx, cy), dt, substeps, scheme, (bx, by), defaults.source)
+    if a.carrier and a.source is not None:
+        st.caption(
+            f"Carrier latent: the decoded field (latent channel 0) is 0 upstream of latent "
+            f"column {a.source[0]}, equals the periodic carrier (channel 1) in columns "
+            f"{a.source[0]}–{a.source[1] - 1}, and is advected downstream of them on an open box "
+            "fed by the carrier, so the wake keeps shedding."
+        )
     kind = st.radio("fork B", FORK_B, horizontal=True, key="pg_fork")
     settings_b = None
     if kind == FORK_B[1]:
@@ -457,10 +474,15 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
         return
     ok = stability_view(stability(solver_a, settings_a), "(A)")
     if settings_b is not None:
-        report_b = stability(build_solver(settings_b, shape, box), settings_b)
-        if not report_b.ok:
-            st.warning(f"Fork B not marching: {report_b.explain()}", icon=":material/warning:")
-        ok = ok and report_b.ok
+        try:
+            report_b = stability(build_solver(settings_b, shape, box), settings_b)
+        except DianoError as exc:  # e.g. a carrier marched against the flow
+            st.warning(f"Fork B not marching: {exc}", icon=":material/warning:")
+            ok = False
+        else:
+            if not report_b.ok:
+                st.warning(f"Fork B not marching: {report_b.explain()}", icon=":material/warning:")
+            ok = ok and report_b.ok
     starts = start_latents(loaded, case, t, settings_b)
     state = playground_state(
         loaded, case, t, settings, starts[:2], starts[2], b_other=settings_b is not None

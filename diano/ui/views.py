@@ -76,6 +76,13 @@ def trained_horizon(loaded: LoadedModel) -> int | None:
     return None
 
 
+def tied_over_box(loaded: LoadedModel) -> bool:
+    """Whether the model's latent was tied to the pooled field over the whole box (its
+    checkpoint's training settings say so), so that it reads as the field everywhere."""
+    settings = (loaded.info.extra or {}).get("train_config") or {}
+    return settings.get("tie_region") == "box" and float(settings.get("tie_weight", 0)) > 0
+
+
 def _case_key(loaded: LoadedModel, case: FlowData) -> tuple:
     return (loaded.benchmark, case.case_id, samples_key())
 

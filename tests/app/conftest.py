@@ -50,6 +50,16 @@ def fixture_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return _fixture_script().make_fixture(tmp_path_factory.mktemp("app"), n=32, n_times=24)
 
 
+@pytest.fixture(scope="session")
+def carrier_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(checkpoint_dir, samples_dir)``: a DIANO with a carrier latent (8×8, two channels)
+    on the same two cases."""
+    return _fixture_script().make_fixture(
+        tmp_path_factory.mktemp("carrier"), n=32, n_times=24, latent=8, models=("diano",),
+        carrier=True,
+    )  # fmt: skip
+
+
 @pytest.fixture()
 def app_env(fixture_dirs, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Path]]:
     checkpoints, samples = fixture_dirs

@@ -215,6 +215,40 @@ def test_playground_play_switch_marches_and_stops(app: AppTest) -> None:
     assert "0 step(s) marched" in texts(at)
 
 
+def test_pages_work_on_a_carrier_latent(carrier_dirs, make_app) -> None:
+    """A two-channel carrier latent: the playground marches it with the model's own solver
+    by default (the x boundary reads "carrier"), the editor edits and reads the decoded
+    field channel and says where marching resets it."""
+    at = make_app(*carrier_dirs)
+    at.run()
+    at = goto(at, "playground")
+    assert at.selectbox(key="pg_bx").value == "carrier"
+    assert "carrier" in at.selectbox(key="pg_bx").options
+    assert any("Carrier latent" in c.value for c in at.caption)
+    at.button(key="pg_step10").click().run()
+    assert not at.exception and "10 step(s) marched" in texts(at)
+    latents = at.session_state["playground"].forks["A"].latents
+    assert tuple(latents[0].shape) == (1, 2, 8, 8)
+    assert torch.all(latents[-1][0, 0, :, :1] == 0)  # nothing upstream of the source
+    # against the flow, the carrier cannot march: a warning, no exception
+    at.number_input(key="pg_cx").set_value(-1.0).run()
+    assert not at.exception and any("Not marching" in w.value for w in at.warning)
+    # another x boundary marches both channels as a plain latent
+    at.number_input(key="pg_cx").set_value(1.0).run()
+    at.selectbox(key="pg_bx").set_value("periodic").run()
+    at.button(key="pg_step1").click().run()
+    assert not at.exception and "1 step(s) marched" in texts(at)
+    at = goto(at, "editor")
+    assert any("carrier latent: you edit the decoded field" in n for n in canvas_notes(at))
+    editor_action(at, "apply")
+    assert not at.exception
+    at = goto(at, "playground")
+    at.selectbox(key="pg_bx").set_value("carrier").run()
+    at.button(key="pg_step1").click().run()
+    forks = at.session_state["playground"].forks
+    assert forks["B"].label == "B: edited latent" and not at.exception
+
+
 def test_playground_marches_the_edited_latent(app: AppTest) -> None:
     at = goto(app, "editor")
     editor_action(at, "apply")

@@ -265,6 +265,8 @@ def test_model_config_sets_the_latent_pde_from_the_data_and_flags() -> None:
         [100.0],
         True,
         {"scheme": "oucs2", "nu": 1e-3},
+        None,
+        False,
     )
     assert oucs.pde.scheme == "oucs2" and oucs.pde.nu == 1e-3 and oucs.learnable_pde
     paper = model_config("cylinder2d", "diano", "temporal", "paper", 0.05, [100.0, 200.0], False)
@@ -304,6 +306,9 @@ def test_recipes_describe_what_they_train_per_scenario() -> None:
     assert "many-to-one" in default.describe("many_to_one")
     assert "rollout" not in default.describe("many_to_one")
     assert "authors" in recipe("paper").describe("many_to_one")
+    assert "carrier" in default.describe("temporal", carrier=True)
+    assert "carrier" not in default.describe("temporal")  # the baselines and --no-carrier
+    assert recipe("paper").describe("temporal", carrier=True) == recipe("paper").description
 
 
 def test_recorded_command_is_free_of_this_machines_paths() -> None:
@@ -331,17 +336,35 @@ def test_default_recipe_ties_the_3d_latent_and_batches_the_3d_cno_by_two() -> No
     assert rec.train_config("static", "diano").tie_region == "box"
 
 
-def test_carrier_flag_makes_the_cylinder_latent_a_carrier_and_nothing_else() -> None:
+def test_default_cylinder_latent_is_a_carrier_and_the_flag_reaches_nothing_else() -> None:
     from diano.training.command import model_config
 
-    config = model_config(
-        "cylinder2d", "diano", "temporal", "default", 0.05, [150.0], False, None, None, True
-    )
-    assert config.latent_channels == 2
-    assert config.pde.source == (3, 7) and config.pde.boundary == ("upwind", "periodic")
-    assert config.pde.velocity[0] == pytest.approx(0.85 * 0.05 / 8.0 / 0.01)
+    for carrier in (None, True):  # the default recipe's choice, or asked for
+        config = model_config(
+            "cylinder2d", "diano", "temporal", "default", 0.05, [150.0], False, None, None, carrier
+        )
+        assert config.carrier and config.latent_channels == 2
+        assert config.pde.source == (3, 7) and config.pde.boundary == ("upwind", "periodic")
+        assert config.pde.velocity[0] == pytest.approx(0.85 * 0.05 / 8.0 / 0.01)
     model = build_model("diano", config)
     assert model.latent_shape == (2, 16, 16)
+    periodic = model_config(
+        "cylinder2d", "diano", "temporal", "default", 0.05, [150.0], False, None, None, False
+    )
+    assert not periodic.carrier and periodic.latent_channels == 1
+    assert periodic.pde.boundary == ("periodic", "periodic")
+    for preset in ("paper", "quick"):  # their latents stay single and periodic
+        other = model_config("cylinder2d", "diano", "temporal", preset, 0.05, [150.0], False)
+        assert not other.carrier
+    for model_name in ("cnn_ae", "cno"):
+        assert model_config("cylinder2d", model_name, "temporal", "default", 0.05, [150.0], False)
+    # the recipe ties a carrier's field over the whole box, a periodic latent in the wake
+    rec = recipe("default")
+    assert rec.train_config("temporal", "diano", carrier=True).tie_region == "box"
+    assert rec.train_config("temporal", "diano").tie_region == "wake"
+    assert rec.train_config("temporal", "diano", True, tie_region="wake").tie_region == "wake"
+    with pytest.raises(ConfigError, match="--no-carrier"):
+        model_config("cylinder2d", "diano", "temporal", "default", 0.05, [100.0], True)
     for benchmark, scenario, preset, learnable in (
         ("stenosis2d", None, "default", False),
         ("cylinder2d", "static", "default", False),
@@ -352,3 +375,6 @@ def test_carrier_flag_makes_the_cylinder_latent_a_carrier_and_nothing_else() -> 
             model_config(
                 benchmark, "diano", scenario, preset, 0.05, [100.0], learnable, None, None, True
             )
+    # without the flag, the other benchmarks and scenarios are untouched
+    assert not model_config("stenosis2d", "diano", None, "default", 0.01, [], False).carrier
+    assert not model_config("cylinder2d", "diano", "static", "default", 0.05, [], False).carrier
