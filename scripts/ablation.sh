@@ -44,6 +44,7 @@ variant fs-oucs2 --no-carrier --tie-region wake --scheme oucs2  # less dispersiv
 variant fs-boxtie --no-carrier --tie-region box  # readability tied over the whole box
 variant fs-carrier                             # the shipped recipe: an open field fed at the
                                                # cylinder by a periodic carrier, box tie
+variant fs-carrier-w1 --tie-weight 1.0         # the carrier with a twice as strong tie
 variant fs-learned --no-carrier --tie-region wake --learnable-pde  # nu and c trained
 SCENARIO=static variant static-tied             # static, latent tied to the pooled input (shipped)
 SCENARIO=static variant static-untied --tie-weight 0  # static without the tie
