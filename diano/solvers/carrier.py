@@ -123,9 +123,16 @@ class CarrierAdvection2d(nn.Module):
     def shape(self) -> tuple[int, int]:
         return self.carrier.shape
 
-    def stability(self, **settings: Any) -> StabilityReport:
+    def stability(
+        self,
+        nu: Any = None,
+        velocity: Any = None,
+        dt: float | None = None,
+        n_substeps: Substeps | None = None,
+    ) -> StabilityReport:
         """The carrier's stability report, or the open sub-box's when only that one is
-        unstable (settings as in :meth:`AdvectionDiffusion2d.stability`)."""
+        unstable (arguments as in :meth:`AdvectionDiffusion2d.stability`)."""
+        settings = {"nu": nu, "velocity": velocity, "dt": dt, "n_substeps": n_substeps}
         carrier = self.carrier.stability(**settings)
         down = self.downstream.stability(**settings)
         return down if carrier.ok and not down.ok else carrier
