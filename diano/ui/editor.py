@@ -248,8 +248,9 @@ def _edit_view(
         _, xc = grid.centres()
         edge = float(xc[source[1] - 1] + grid.spacing[1] / 2)
         notes.append(
-            f"carrier latent: you edit the decoded field; marching resets it to the carrier "
-            f"left of x = {edge:.2g} {length_unit(case)}, so edits downstream of it live on"
+            f"carrier latent: you edit the decoded field; marching resets it left of "
+            f"x = {edge:.2g} {length_unit(case)} (to the carrier at the cylinder, to 0 "
+            "upstream), so edits downstream of it live on"
         )
     current = edited_latent(state, grid)
     previewing = preview and pending is not None
