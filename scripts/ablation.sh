@@ -45,6 +45,7 @@ variant fs-boxtie --no-carrier --tie-region box  # readability tied over the who
 variant fs-carrier                             # the shipped recipe: an open field fed at the
                                                # cylinder by a periodic carrier, box tie
 variant fs-carrier-w1 --tie-weight 1.0         # the carrier with a twice as strong tie
+variant fs-carrier-c4 --scheme central4        # the carrier, fourth-order central advection
 variant fs-learned --no-carrier --tie-region wake --learnable-pde  # nu and c trained
 SCENARIO=static variant static-tied             # static, latent tied to the pooled input (shipped)
 SCENARIO=static variant static-untied --tie-weight 0  # static without the tie

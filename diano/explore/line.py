@@ -32,7 +32,7 @@ class LineSettings:
         velocity: advection speed c along the line (latent units).
         dt: latent step per snapshot interval.
         n_substeps: RK4 sub-steps per step, or ``"auto"``.
-        scheme: ``"central2"`` or ``"oucs2"``.
+        scheme: ``"central2"``, ``"central4"`` or ``"oucs2"``.
         boundary: ``"periodic"``, ``"free"`` or ``"upwind"``.
     """
 

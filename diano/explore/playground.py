@@ -36,7 +36,7 @@ from diano.solvers import (
 if TYPE_CHECKING:
     from diano.explore.line import LineSettings
 
-SCHEMES = ("central2", "oucs2")
+SCHEMES = ("central2", "central4", "oucs2")
 BOUNDARIES = ("periodic", "free", "upwind")
 #: the x "boundary" of a carrier latent: an open field fed by a periodic carrier in the
 #: source columns (:class:`~diano.solvers.CarrierAdvection2d`); needs ``source``
@@ -52,7 +52,7 @@ class SolverSettings:
         velocity: ``(cx, cy)`` (latent units).
         dt: step per snapshot interval.
         n_substeps: RK4 sub-steps per step, or ``"auto"`` for as many as stability needs.
-        scheme: ``"central2"`` or ``"oucs2"``.
+        scheme: ``"central2"``, ``"central4"`` or ``"oucs2"``.
         boundary: ``(bx, by)``: ``"periodic"``, ``"free"`` or ``"upwind"`` per axis; ``bx``
             may be ``"carrier"`` when ``source`` is given.
         source: a carrier latent's source columns ``(x_start, x_stop)`` (``None``: the

@@ -125,7 +125,7 @@ class AdvectionPDE:
         velocity: ``(cx, cy)`` in 2D or ``(cx,)`` on a line, latent units.
         dt: latent time step per snapshot interval.
         n_substeps: solver sub-steps per step, or ``"auto"`` for as many as stability needs.
-        scheme: first-derivative stencil, ``"central2"`` or ``"oucs2"``.
+        scheme: first-derivative stencil, ``"central2"``, ``"central4"`` or ``"oucs2"``.
         boundary: per axis ``(x, y)``: ``"periodic"``, ``"free"`` or ``"upwind"``.
         box: the solver's box in tensor axis order; ``None`` is the unit box (h = 1/M),
             as in the paper.

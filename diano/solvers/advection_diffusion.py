@@ -14,7 +14,7 @@ import torch
 from diano.errors import ConfigError
 from diano.solvers.method_of_lines import AdvectionDiffusionNd, Substeps
 
-Scheme = Literal["oucs2", "central2"]
+Scheme = Literal["oucs2", "central2", "central4"]
 BoundaryName = Literal["periodic", "free", "upwind"]
 
 _COMMON_DOC = """
@@ -26,7 +26,8 @@ _COMMON_DOC = """
 
     **Space.** First derivative ``"oucs2"`` (upwind compact scheme, fifth order in the interior,
     second-order closures; the stencil biased to the upwind side is chosen per sample and
-    channel by the sign of its velocity) or ``"central2"``. Second derivative central
+    channel by the sign of its velocity), ``"central2"`` or ``"central4"`` (fourth order in the
+    interior, central2 in the two rows at a non-periodic end). Second derivative central
     ``(1, -2, 1)/h²`` with one-sided ``(2, -5, 4, -1)/h²`` rows at non-periodic ends. All rows
     carry their ``1/h`` (the authors' code left it off rows 1 and N-2).
 
@@ -43,7 +44,8 @@ _COMMON_DOC = """
     **Stability.** Checked exactly: every eigenvalue λ of the semi-discrete operator (per-axis
     eigenvalues, summed over axes) must satisfy ``|R(λ·dt/n)| ≤ max(1, |exp(λ·dt/n)|)`` with
     ``R(z) = 1 + z + z²/2 + z³/6 + z⁴/24``. Classical guides for periodic grids, per sub-step:
-    CFL number ``Σ_k |c_k|·dt/h_k ≤ 1.36`` (RK4 + OUCS2) or ``2.83`` (RK4 + central2), and
+    CFL number ``Σ_k |c_k|·dt/h_k ≤ 1.36`` (RK4 + OUCS2), ``2.83`` (RK4 + central2) or
+    ``2.06`` (RK4 + central4), and
     ``ν·dt·Σ_k 1/h_k² ≤ 0.696`` (0.348 for ``ν·dt/h²`` on a square 2D grid); OUCS2's own
     damping of short waves adds to the diffusion, so the exact check can ask for more.
     Unstable settings raise :class:`~diano.errors.UnstableSolverError` naming the numbers and

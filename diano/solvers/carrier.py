@@ -41,9 +41,9 @@ FIELD, CARRIER = 0, 1
 def check_source(n_x: int, source: tuple[int, int], scheme: str) -> tuple[int, int]:
     """Validate source columns ``(x_start, x_stop)`` on an ``n_x``-column latent: a non-empty
     band leaving the open sub-box downstream (its inflow column included) enough points for
-    the open stencil (4 for ``central2``, 5 for ``oucs2``)."""
+    the open stencil (4 for ``central2``, 5 for ``oucs2`` and ``central4``)."""
     x0, x1 = (int(s) for s in source)
-    need = 5 if scheme == "oucs2" else 4
+    need = 5 if scheme in ("oucs2", "central4") else 4
     if not (0 <= x0 < x1 and n_x - x1 + 1 >= need):
         raise ConfigError(
             f"source columns {x0}:{x1} must be a non-empty band of the {n_x} latent columns "

@@ -62,6 +62,10 @@ def cfl_limit(scheme: str) -> float:
             float(p) * torch.exp(1j * k * theta) for p, k in zip(lhs, range(-1, 2), strict=True)
         )
         symbol = -(num / den)  # eigenvalues of -D·h for c > 0
+    elif scheme == "central4":
+        symbol = -1j * ((8.0 * torch.sin(theta) - torch.sin(2.0 * theta)) / 6.0).to(
+            torch.complex128
+        )
     else:
         symbol = -1j * torch.sin(theta).to(torch.complex128)
     return _largest_stable(symbol)
@@ -152,7 +156,7 @@ class StabilityReport:
     """Stability of one solver step (RK4 in time, ``n_substeps`` sub-steps of ``dt/n``).
 
     Attributes:
-        scheme: First-derivative scheme (``"oucs2"`` or ``"central2"``).
+        scheme: First-derivative scheme (``"oucs2"``, ``"central2"`` or ``"central4"``).
         dt: Step size (time units).
         n_substeps: Sub-steps per step the report was made for.
         cfl: Largest ``Σ_k |c_k|·dt/h_k`` over samples and channels (per step, not

@@ -1,8 +1,11 @@
 """Finite-difference operator matrices on a uniform line, and their application along an axis.
 
-The first-derivative scheme ``"oucs2"`` is the optimal upwind compact scheme used by DIANO
-(Viknesh & Arzani, arXiv 2510.00233; Sengupta-type OUCS2), written in its general form with
-free parameters ``p33`` and ``a`` (``a`` is the scheme's η) and evaluated in exact fractions::
+Three first-derivative schemes: ``"central2"``, ``(-1, 0, 1)/(2h)``; ``"central4"``,
+``(1, -8, 0, 8, -1)/(12h)``, fourth order and far less dispersive (a wave of 8 cells moves at
+99 % of its speed, against 90 % with central2), with the central2 rows next to a non-periodic
+edge; and ``"oucs2"``, the optimal upwind compact scheme used by DIANO (Viknesh & Arzani,
+arXiv 2510.00233; Sengupta-type OUCS2), written in its general form with free parameters
+``p33`` and ``a`` (``a`` is the scheme's η) and evaluated in exact fractions::
 
     p32 f'_{j-1} + p33 f'_j + p34 f'_{j+1} = (1/h) (q31 f_{j-2} + ... + q35 f_{j+2})
 
@@ -33,14 +36,14 @@ from torch import Tensor
 
 from diano.errors import ConfigError
 
-Scheme = Literal["oucs2", "central2"]
+Scheme = Literal["oucs2", "central2", "central4"]
 Boundary = Literal["periodic", "free", "upwind"]
 
-SCHEMES: tuple[str, ...] = ("oucs2", "central2")
+SCHEMES: tuple[str, ...] = ("oucs2", "central2", "central4")
 BOUNDARIES: tuple[str, ...] = ("periodic", "free", "upwind")
 
 #: Nominal order of accuracy of each first-derivative scheme in the interior.
-SCHEME_ORDER: dict[str, int] = {"oucs2": 5, "central2": 2}
+SCHEME_ORDER: dict[str, int] = {"oucs2": 5, "central2": 2, "central4": 4}
 
 #: Closure parameters of the OUCS2 rows 1 and N-2 (paper values).
 BETA1 = Fraction(1, 50)
@@ -91,7 +94,7 @@ def _check(n: int, h: float, scheme: str | None, boundary: str) -> None:
         raise ConfigError(f"unknown derivative scheme {scheme!r}; use one of {SCHEMES}")
     if not h > 0:
         raise ConfigError(f"grid spacing h must be positive, got {h}")
-    need = 5 if scheme == "oucs2" else (3 if boundary == "periodic" else 4)
+    need = 5 if scheme in ("oucs2", "central4") else (3 if boundary == "periodic" else 4)
     if n < need:
         raise ConfigError(
             f"{scheme or 'second-derivative'} stencil with boundary {boundary!r} needs at least "
@@ -142,6 +145,17 @@ def _central2(n: int, h: float, periodic: bool) -> Tensor:
     return d
 
 
+def _central4(n: int, h: float, periodic: bool) -> Tensor:
+    weights = tuple(Fraction(w, 12) for w in (1, -8, 0, 8, -1))
+    d = _banded(n, range(-2, 3), weights, periodic) / h
+    if not periodic:
+        # the rows next to the edges fall back to central2 and its one-sided closures
+        edge = _central2(n, h, periodic)
+        for row in (0, 1, n - 2, n - 1):
+            d[row] = edge[row]
+    return d
+
+
 def first_derivative_matrix(
     n: int,
     h: float,
@@ -157,12 +171,13 @@ def first_derivative_matrix(
     Args:
         n: Number of grid points.
         h: Grid spacing (physical length units).
-        scheme: ``"oucs2"`` (upwind compact, fifth order inside) or ``"central2"``.
+        scheme: ``"oucs2"`` (upwind compact, fifth order inside), ``"central2"`` or
+            ``"central4"`` (fourth order inside, second order in the two rows at an edge).
         boundary: ``"periodic"``; ``"free"`` (paper closures); ``"upwind"`` builds the same
             closures as ``"free"``, the solver then holds the inflow row fixed (Dirichlet).
         direction: ``+1`` biases the stencil for positive advection velocity (upwind side at
-            lower indices), ``-1`` returns the mirrored operator ``-J D J``. ``central2`` is
-            mirror-symmetric, so both directions give the same matrix.
+            lower indices), ``-1`` returns the mirrored operator ``-J D J``. The central
+            schemes are mirror-symmetric, so both directions give the same matrix.
         dtype: Dtype of the result (built in float64 first).
         device: Device of the result.
 
@@ -173,7 +188,8 @@ def first_derivative_matrix(
     if direction not in (1, -1):
         raise ConfigError(f"direction must be +1 or -1, got {direction}")
     periodic = boundary == "periodic"
-    d = _oucs2_positive(n, h, periodic) if scheme == "oucs2" else _central2(n, h, periodic)
+    build = {"oucs2": _oucs2_positive, "central2": _central2, "central4": _central4}[scheme]
+    d = build(n, h, periodic)
     if direction == -1:
         d = -d.flip(0, 1)  # -J D J: reverse rows and columns, negate
     return d.to(dtype=dtype, device=device)

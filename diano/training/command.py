@@ -70,7 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--learnable-pde", action="store_true", help="train nu and the velocity too"
     )
     parser.add_argument(
-        "--scheme", choices=("central2", "oucs2"), default=None, help="latent PDE stencil"
+        "--scheme",
+        choices=("central2", "central4", "oucs2"),
+        default=None,
+        help="latent PDE stencil",
     )
     parser.add_argument("--nu", type=float, default=None, help="latent PDE diffusivity")
     parser.add_argument(

@@ -137,7 +137,7 @@ def settings_widgets(defaults: LineSettings) -> LineSettings:
         key="sn_sub",
         help="RK4 steps per snapshot interval; auto takes as many as stability needs",
     )
-    schemes = ("central2", "oucs2")
+    schemes = ("central2", "central4", "oucs2")
     scheme = c[4].selectbox(
         "scheme",
         schemes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch.autograd import gradcheck
 from torch.func import functional_call
@@ -43,8 +44,9 @@ def test_gradcheck_2d_wrt_learnable_nu_and_velocity() -> None:
     assert gradcheck(step, (log_nu, velocity))
 
 
-def test_gradcheck_per_sample_overrides_with_mixed_signs() -> None:
-    solver = AdvectionDiffusion2d((6, 6), dt=0.01, scheme="central2", dtype=F64)
+@pytest.mark.parametrize("scheme", ["central2", "central4"])
+def test_gradcheck_per_sample_overrides_with_mixed_signs(scheme: str) -> None:
+    solver = AdvectionDiffusion2d((6, 6), dt=0.01, scheme=scheme, dtype=F64)
     nu = torch.tensor([0.01, 0.03], dtype=F64, requires_grad=True)
     vel = torch.tensor([[0.5, -0.2], [-0.4, 0.3]], dtype=F64, requires_grad=True)
     z = _latent(2, 1, 6, 6)

@@ -18,6 +18,11 @@ def test_classical_limits_of_rk4() -> None:
     assert cfl_limit("central2") == pytest.approx(2 * math.sqrt(2), rel=1e-6)
     assert diffusion_limit_1d() == pytest.approx(2.7853 / 4, rel=1e-4)
     assert 1.3 < cfl_limit("oucs2") < 1.4
+    # central4: the imaginary-axis limit over the largest |(8 sin θ - sin 2θ)/6|, at
+    # cos θ = 1 - sqrt(6)/2 (where 8 cos θ = 2 cos 2θ)
+    c = 1.0 - math.sqrt(6.0) / 2.0
+    peak = (8.0 * math.sqrt(1 - c * c) - 2.0 * math.sqrt(1 - c * c) * c) / 6.0
+    assert cfl_limit("central4") == pytest.approx(2 * math.sqrt(2) / peak, rel=1e-6)
     edge = torch.tensor(2j * math.sqrt(2), dtype=torch.complex128)  # imaginary-axis limit
     assert abs(float(rk4_amplification(edge).abs()) - 1) < 1e-12
 
