@@ -123,18 +123,11 @@ class CarrierAdvection2d(nn.Module):
     def shape(self) -> tuple[int, int]:
         return self.carrier.shape
 
-    def stability(
-        self,
-        nu: Any = None,
-        velocity: Any = None,
-        dt: float | None = None,
-        n_substeps: Substeps | None = None,
-    ) -> StabilityReport:
+    def stability(self, *args: Any, **kwargs: Any) -> StabilityReport:
         """The carrier's stability report, or the open sub-box's when only that one is
-        unstable (arguments as in :meth:`AdvectionDiffusion2d.stability`)."""
-        settings = {"nu": nu, "velocity": velocity, "dt": dt, "n_substeps": n_substeps}
-        carrier = self.carrier.stability(**settings)
-        down = self.downstream.stability(**settings)
+        unstable (the arguments of :meth:`AdvectionDiffusion2d.stability`, passed to both)."""
+        carrier = self.carrier.stability(*args, **kwargs)
+        down = self.downstream.stability(*args, **kwargs)
         return down if carrier.ok and not down.ok else carrier
 
     def _check_latent(self, z: Tensor) -> None:
