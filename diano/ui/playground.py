@@ -423,10 +423,17 @@ def physics_view(
             ),
             key="pg_residual",
         )
+        carrier = (
+            " In a carrier latent the first marched step also sets the field to 0 upstream "
+            "and to the carrier at the cylinder, which the encoder only approximates, so the "
+            "march's first residual is large."
+            if settings.carrier
+            else ""
+        )
         right.caption(
             "0: the latent obeys ∂z/∂t + c·∇z = ν∇²z with these settings; 1: its change is "
             "unexplained by the PDE. The encoded truth shows how well the encoder's latents "
-            "follow the physics the solver imposes."
+            "follow the physics the solver imposes." + carrier
         )
 
 

@@ -229,6 +229,7 @@ def test_pages_work_on_a_carrier_latent(carrier_dirs, make_app) -> None:
     assert not at.exception and "10 step(s) marched" in texts(at)
     latents = at.session_state["playground"].forks["A"].latents
     assert tuple(latents[0].shape) == (1, 2, 8, 8)
+    assert any("first marched step also sets the field" in c.value for c in at.caption)
     assert torch.all(latents[-1][0, 0, :, :1] == 0)  # nothing upstream of the source
     # against the flow, the carrier cannot march: a warning, no exception
     at.number_input(key="pg_cx").set_value(-1.0).run()
