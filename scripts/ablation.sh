@@ -46,6 +46,8 @@ variant fs-carrier                             # the shipped recipe: an open fie
                                                # cylinder by a periodic carrier, box tie
 variant fs-carrier-w1 --tie-weight 1.0         # the carrier with a twice as strong tie
 variant fs-carrier-c4 --scheme central4        # the carrier, fourth-order central advection
+variant fs-carrier-edit --edit-weight 0.5      # the carrier, a latent bump must decode to itself
+variant fs-carrier-edit2 --edit-weight 2.0     # the same, four times as strong
 variant fs-learned --no-carrier --tie-region wake --learnable-pde  # nu and c trained
 SCENARIO=static variant static-tied             # static, latent tied to the pooled input (shipped)
 SCENARIO=static variant static-untied --tie-weight 0  # static without the tie

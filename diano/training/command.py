@@ -98,6 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("epochs", int), ("iters-per-epoch", int), ("minutes", float), ("batch-size", int),
         ("lr", float), ("seed", int), ("k-start", int), ("k-max", int), ("n-decoded", int),
         ("tie-weight", float), ("recon-weight", float), ("patience", int), ("num-workers", int),
+        ("edit-weight", float),
     ):  # fmt: skip
         parser.add_argument(
             f"--{name}", type=kind, default=None, help=f"override the preset's {name}"
@@ -112,7 +113,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = (
         "epochs", "iters_per_epoch", "minutes", "batch_size", "lr", "seed", "k_start", "k_max",
         "n_decoded", "tie_weight", "recon_weight", "patience", "num_workers", "tie_region",
-        "holdout",
+        "holdout", "edit_weight",
     )  # fmt: skip
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
@@ -245,6 +246,8 @@ def train_one(
     model.set_normalizer(data.in_stats, data.out_stats)
     latent_grid = tuple(model.latent_shape[1:])
     region = tie_region(benchmark, latent_grid, data.coords, tcfg.tie_region)
+    # edits go where a person edits a flow: the wake (on the cylinder), anywhere otherwise
+    edit_region = tie_region(benchmark, latent_grid, data.coords, "wake")
     tag = f"{model_name}-{mcfg.scenario}" + ("" if args.preset == "default" else f"-{args.preset}")
     run_dir = args.run_dir or Path("runs") / benchmark / f"{tag}-s{tcfg.seed}"
     if rank == 0:
@@ -256,7 +259,8 @@ def train_one(
     start = time.perf_counter()
     history = train(
         model, data.train, data.val, tcfg,
-        device=device, run_dir=run_dir, tie_region=region, resume=args.resume,
+        device=device, run_dir=run_dir, tie_region=region, edit_region=edit_region,
+        resume=args.resume,
         progress_bar=not args.no_progress,
     )  # fmt: skip
     seconds = time.perf_counter() - start

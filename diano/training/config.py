@@ -55,6 +55,9 @@ class TrainConfig:
         tie_weight: weight of the readability tie (0 disables; DIANO only).
         tie_region: where the tie is measured on the cylinder: ``"wake"`` (latent columns from
             1 D behind the cylinder centre to the window's end) or ``"box"`` (all fluid).
+        edit_weight: weight of the edit-response term (0 disables; DIANO on a 2D latent grid):
+            a random Gaussian bump added to the encoded latent must decode to the same bump
+            in the first output channel, ``w · (1 − corr(D(z + b) − D(z), b on the grid))``.
         patience: epochs without a better validation score before stopping early (0: never).
         val_samples: validation samples (windows) scored each epoch.
         num_workers: data-loader worker processes.
@@ -82,6 +85,7 @@ class TrainConfig:
     recon_weight: float = 1.0
     tie_weight: float = 0.5
     tie_region: TieRegion = "wake"
+    edit_weight: float = 0.0
     patience: int = 0
     val_samples: int = 16
     num_workers: int = 0
@@ -99,7 +103,10 @@ class TrainConfig:
             (1 <= self.k_start <= self.k_max, "need 1 <= k_start <= k_max"),
             (0 < self.k_ramp <= 1, "k_ramp must lie in (0, 1]"),
             (self.n_decoded >= 1, "n_decoded must be >= 1"),
-            (self.tie_weight >= 0 and self.recon_weight >= 0, "loss weights must be >= 0"),
+            (
+                min(self.tie_weight, self.recon_weight, self.edit_weight) >= 0,
+                "loss weights must be >= 0",
+            ),
             (self.tie_region in ("wake", "box"), "tie_region must be 'wake' or 'box'"),
             (0 < self.train_fraction < 1, "train_fraction must lie in (0, 1)"),
             (self.holdout in ("random", "time"), "holdout must be 'random' or 'time'"),

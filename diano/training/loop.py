@@ -153,6 +153,7 @@ def train(
     device: torch.device,
     run_dir: str | Path,
     tie_region: Tensor | None = None,
+    edit_region: Tensor | None = None,
     resume: bool = False,
     progress_bar: bool = True,
 ) -> History:
@@ -165,6 +166,8 @@ def train(
         device: where to train.
         run_dir: folder of the resumable state (``last.pt``) and ``history.json``.
         tie_region: latent-grid cells of the readability tie (``None``: all).
+        edit_region: latent-grid cells where the edit-response term centres its bumps
+            (``None``: all).
         resume: continue from ``run_dir/last.pt``.
         progress_bar: show a tqdm bar with the loss (main process only).
 
@@ -176,7 +179,7 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     model.to(device).train()
-    objective = Objective(model, config, tie_region).to(device)
+    objective = Objective(model, config, tie_region, edit_region).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     wrapped: torch.nn.Module = objective

@@ -17,6 +17,13 @@ correlation per sample, which a shrinking latent cannot lower, on the encoded la
 each decoded marched latent against the pooled truth at the same time. In the many-to-one
 scenario it ties DIANO's latent velocities, component by component, to the box-averaged
 input velocities, so that the Poisson solve between them acts on (coarse) velocities.
+
+The edit-response term ``w · (1 − corr(D(z + b) − D(z), b̂))`` asks that a vortex-like
+Gaussian bump ``b`` added to the decoded latent channel (the field of a carrier latent)
+decodes to the same bump ``b̂`` on the data grid, in the first output channel (the vorticity),
+correlated over fluid cells: the right sign, in the right place, and nothing elsewhere. It is
+what the latent editor assumes; the bump's centre, width and amplitude are drawn at random
+per sample, in the edit region (the wake of the cylinder), on the encoded latent.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from diano.metrics import latent_correlation
+from diano.metrics import latent_correlation, pearson
 from diano.models.base import LatentModel
 from diano.training.config import TrainConfig
 
@@ -71,6 +78,53 @@ def decoded_steps(k: int, n_decoded: int, rng: np.random.Generator) -> list[int]
     return sorted(steps)
 
 
+def _gaussian(centre: Tensor, sigma: Tensor, shape: Sequence[int]) -> Tensor:
+    """Unit Gaussians ``(B, 1, Ny, Nx)`` on an ``Ny × Nx`` cell-centred grid of the unit box:
+    ``centre (B, 2)`` as box fractions ``(y, x)``, ``sigma (B, 2)`` as box fractions."""
+    ny, nx = (int(n) for n in shape)
+    y = (torch.arange(ny, dtype=centre.dtype, device=centre.device) + 0.5) / ny
+    x = (torch.arange(nx, dtype=centre.dtype, device=centre.device) + 0.5) / nx
+    gy = ((y[None] - centre[:, :1]) / sigma[:, :1]) ** 2  # (B, Ny)
+    gx = ((x[None] - centre[:, 1:]) / sigma[:, 1:]) ** 2  # (B, Nx)
+    return torch.exp(-0.5 * (gy[:, :, None] + gx[:, None, :]))[:, None]
+
+
+def random_bumps(
+    field: Tensor,
+    fine_shape: Sequence[int],
+    region: Tensor | None = None,
+    sigma_cells: tuple[float, float] = (0.75, 2.0),
+    amplitude: tuple[float, float] = (1.0, 3.0),
+) -> tuple[Tensor, Tensor]:
+    """One random Gaussian bump per sample of a latent channel ``field (B, 1, My, Mx)``.
+
+    The centre lies in a random cell of ``region`` (bool ``(My, Mx)``; ``None``: any cell),
+    anywhere inside it; the width is ``sigma_cells`` latent cells; the peak is ``amplitude``
+    times the sample's latent standard deviation, with a random sign.
+
+    Returns:
+        ``(bump, image)``: the bump on the latent grid, and the same bump (unit peak, same
+        sign) on the cell-centred ``fine_shape`` grid of the same box.
+    """
+    b, _, my, mx = field.shape
+    dev, dt = field.device, field.dtype
+    cells = (
+        torch.ones(my, mx, dtype=torch.bool, device=dev) if region is None else region.bool()
+    ).nonzero()
+    pick = cells[torch.randint(len(cells), (b,), device=dev)].to(dt)
+    centre = (pick + torch.rand(b, 2, device=dev, dtype=dt)) / torch.tensor(
+        [my, mx], device=dev, dtype=dt
+    )
+    s = sigma_cells[0] + (sigma_cells[1] - sigma_cells[0]) * torch.rand(b, 1, device=dev, dtype=dt)
+    sigma = s / torch.tensor([my, mx], device=dev, dtype=dt)
+    sign = torch.where(torch.rand(b, device=dev) < 0.5, -1.0, 1.0).to(dt)
+    scale = amplitude[0] + (amplitude[1] - amplitude[0]) * torch.rand(b, device=dev, dtype=dt)
+    peak = (sign * scale * field.detach().flatten(1).std(dim=1)).view(b, 1, 1, 1)
+    return peak * _gaussian(centre, sigma, (my, mx)), sign.view(b, 1, 1, 1) * _gaussian(
+        centre, sigma, fine_shape
+    )
+
+
 @dataclass
 class LossTerms:
     """The total loss and its parts (floats, for logs)."""
@@ -87,20 +141,43 @@ class Objective(nn.Module):
         config: training settings (weights, horizon, decoded steps).
         tie_region: bool latent-grid mask where the tie is measured, or ``None`` for all
             cells (ignored unless the tie is on).
+        edit_region: bool latent-grid mask of the cells where the edit-response term centres
+            its bumps, or ``None`` for all cells (ignored unless that term is on).
     """
 
     def __init__(
-        self, model: LatentModel, config: TrainConfig, tie_region: Tensor | None = None
+        self,
+        model: LatentModel,
+        config: TrainConfig,
+        tie_region: Tensor | None = None,
+        edit_region: Tensor | None = None,
     ) -> None:
         super().__init__()
         self.model = model
         self.config = config
         self.register_buffer("tie_region", tie_region, persistent=False)
+        self.register_buffer("edit_region", edit_region, persistent=False)
+        diano_grid = model.name == "diano"
         self.tie_on = (
             config.tie_weight > 0
-            and model.name == "diano"
+            and diano_grid
             and model.scenario in ("static", "temporal", "many_to_one")
         )
+        self.edit_on = (
+            config.edit_weight > 0
+            and diano_grid
+            and model.scenario in ("static", "temporal")
+            and len(getattr(model, "latent_shape", ())) == 3  # (C, My, Mx): a 2D grid
+        )
+
+    def edit(self, z: Tensor, decoded: Tensor, mask: Tensor | None) -> Tensor:
+        """Mean ``1 − corr(D(z + b) − D(z), b on the data grid)`` over the batch, for random
+        bumps ``b`` in the first latent channel (``decoded = D(z)``)."""
+        shape = tuple(decoded.shape[2:])
+        bump, image = random_bumps(z[:, :1], shape, self.edit_region)
+        z_edit = torch.cat([z[:, :1] + bump, z[:, 1:]], dim=1)
+        delta = self.model.decode(z_edit, shape)[:, :1] - decoded[:, :1]
+        return (1.0 - pearson(delta, image, mask=mask)).mean()
 
     def tie(self, z: Tensor, truth: Tensor, mask: Tensor | None) -> Tensor:
         """Mean ``1 − corr(z, pooled truth)`` over the batch (first latent channel)."""
@@ -121,13 +198,18 @@ class Objective(nn.Module):
     def _static(self, batch: dict[str, Any]) -> LossTerms:
         u, mask = batch["u"], batch["mask"]
         z = encode(self.model, u, mask)
-        rec = normalised_mse(self.model, self.model.decode(z, tuple(u.shape[2:])), u, mask)
+        decoded = self.model.decode(z, tuple(u.shape[2:]))
+        rec = normalised_mse(self.model, decoded, u, mask)
         parts = {"recon": float(rec.detach())}
         total = rec
         if self.tie_on:
             tie = self.tie(z, u, mask)
             total = total + self.config.tie_weight * tie
             parts["tie"] = float(tie.detach())
+        if self.edit_on:
+            edit = self.edit(z, decoded, mask)
+            total = total + self.config.edit_weight * edit
+            parts["edit"] = float(edit.detach())
         return LossTerms(total, parts)
 
     def _map(self, batch: dict[str, Any]) -> LossTerms:
@@ -154,10 +236,16 @@ class Objective(nn.Module):
         total = u.new_zeros(())
         parts: dict[str, float] = {}
         ties = []
-        if cfg.recon_weight > 0:
-            rec = normalised_mse(model, model.decode(z, shape), u[:, 0], m)
-            total = total + cfg.recon_weight * rec
-            parts["recon"] = float(rec.detach())
+        if cfg.recon_weight > 0 or self.edit_on:
+            decoded = model.decode(z, shape)
+            if cfg.recon_weight > 0:
+                rec = normalised_mse(model, decoded, u[:, 0], m)
+                total = total + cfg.recon_weight * rec
+                parts["recon"] = float(rec.detach())
+            if self.edit_on:
+                edit = self.edit(z, decoded, m)
+                total = total + cfg.edit_weight * edit
+                parts["edit"] = float(edit.detach())
         if self.tie_on:
             ties.append(self.tie(z, u[:, 0], m))
         wanted = set(steps)

@@ -24,7 +24,7 @@ from diano.models.presets import default_config
 from diano.training import TrainConfig, recipe, train
 from diano.training.command import add_arguments, reproducing_args, train_one
 from diano.training.data import tie_region, training_data
-from diano.training.objectives import Objective, decoded_steps
+from diano.training.objectives import Objective, decoded_steps, random_bumps
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +95,81 @@ def test_tie_is_scale_invariant_and_restricted_to_the_wake(street: Path) -> None
     assert float(objective.tie(z, truth, None)) == pytest.approx(0.0, abs=1e-6)
     assert float(objective.tie(3.0 * z, truth, None)) == pytest.approx(0.0, abs=1e-6)
     assert float(objective.tie(-z, truth, None)) == pytest.approx(2.0, abs=1e-6)
+
+
+def test_random_bumps_sit_in_the_region_with_their_image_on_the_data_grid() -> None:
+    torch.manual_seed(3)
+    field = torch.randn(64, 1, 8, 16)
+    region = torch.zeros(8, 16, dtype=torch.bool)
+    region[2:6, 9:14] = True
+    bump, image = random_bumps(field, (32, 64), region, sigma_cells=(1.0, 1.0))
+    assert bump.shape == (64, 1, 8, 16) and image.shape == (64, 1, 32, 64)
+    peak = bump.flatten(1).abs().argmax(dim=1)
+    rows, cols = peak // 16, peak % 16
+    assert bool(region[rows, cols].all())  # the peak cell is one of the region's
+    # the image is the bump seen on the finer grid: same sign, same place
+    pooled = torch.nn.functional.avg_pool2d(image, 4)
+    corr = latent_correlation(bump, image)
+    assert float(corr.min()) > 0.95
+    assert bool((torch.sign(bump.flatten(1).sum(1)) == torch.sign(pooled.flatten(1).sum(1))).all())
+    # peaks of one to three latent standard deviations
+    ratio = bump.flatten(1).abs().amax(1) / field.flatten(1).std(1)
+    assert float(ratio.min()) > 0.8 and float(ratio.max()) <= 3.0 + 1e-6
+
+
+class _Reader(torch.nn.Module):
+    """A stand-in DIANO whose decoder reads the latent as the field (or ignores it)."""
+
+    name, scenario, latent_shape = "diano", "static", (1, 8, 8)
+
+    def __init__(self, reads: bool) -> None:
+        super().__init__()
+        self.reads = reads
+        self.w = torch.nn.Parameter(torch.ones(()))
+
+    def decode(self, z: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        if not self.reads:
+            return self.w * torch.ones(z.shape[0], 1, *shape)
+        return self.w * torch.nn.functional.interpolate(z[:, :1], size=shape, mode="bilinear")
+
+
+def test_edit_term_rewards_a_decoder_that_reads_the_latent_as_the_field() -> None:
+    torch.manual_seed(0)
+    z = torch.randn(6, 1, 8, 8)
+    cfg = TrainConfig(edit_weight=1.0)
+    reader = Objective(_Reader(True), cfg)
+    assert reader.edit_on
+    decoded = reader.model.decode(z, (32, 32))
+    assert float(reader.edit(z, decoded, None).detach()) < 0.05  # the bump decodes to itself
+    blind = Objective(_Reader(False), cfg)
+    blind_term = blind.edit(z, blind.model.decode(z, (32, 32)), None).detach()
+    assert float(blind_term) == pytest.approx(1.0)
+    assert not Objective(_Reader(True), TrainConfig(edit_weight=0.0)).edit_on
+
+
+def test_edit_term_joins_the_rollout_loss_of_a_carrier_latent() -> None:
+    import dataclasses
+
+    from diano.models.presets import carrier_config
+
+    tiny = default_config("diano", "cylinder2d", "temporal", size="tiny")
+    config = carrier_config(dataclasses.replace(tiny, latent_shape=(8, 8)))
+    torch.manual_seed(1)
+    model = build_model("diano", config)
+    shape = config.grid_shape
+    u = torch.randn(2, 4, len(config.in_channels), *shape)
+    batch = {"u": u, "mask": torch.ones(2, 1, 1, *shape, dtype=torch.bool)}
+    plain = Objective(model, TrainConfig(edit_weight=0.0))(batch, 3, (1, 3))
+    assert "edit" not in plain.parts
+    torch.manual_seed(2)
+    edited = Objective(model, TrainConfig(edit_weight=0.5))(batch, 3, (1, 3))
+    assert 0.0 <= edited.parts["edit"] <= 2.0
+    assert edited.parts["rollout"] == pytest.approx(plain.parts["rollout"], rel=1e-5)
+    assert float(edited.total.detach()) == pytest.approx(
+        float(plain.total) + 0.5 * edited.parts["edit"], rel=1e-4
+    )
+    edited.total.backward()
+    assert all(p.grad is not None for p in model.decoder.parameters() if p.requires_grad)
 
 
 def test_many_to_one_tie_reads_the_latent_velocities_against_the_pooled_input() -> None:
