@@ -257,6 +257,9 @@ def test_evaluate_only_keeps_the_other_results_and_their_figures(tmp_path: Path)
     assert "| stenosis2d | diano | static |" in text and "| 0.25 |" in text
     assert "| cache, 1 case |" in text
     assert "results_spectrum_stenosis2d.png" in text and "results_rollout_cylinder2d.png" in text
+    # the transport bound of the street next to the marched latent
+    assert "| truth, exact transport at 0.85 U∞ |" in text
+    assert "| diano latent, marched (" in text
 
 
 def test_many_to_one_scores_read_diano_latent_pressure_against_pooled_truth() -> None:
@@ -323,3 +326,20 @@ def test_table_numbers_below_one_never_round_up_to_one():
     assert _fmt(0.1234) == "0.123"
     assert _fmt(1.0004) == "1"
     assert _fmt(float("nan")) == "–"
+
+
+def test_transport_bound_is_one_for_a_frozen_street_and_falls_at_a_wrong_speed(cache: Path) -> None:
+    from diano.evaluation.transport import transport_bound
+    from diano.training.data import tie_region
+
+    flow = load(cache / "data" / "cylinder2d" / "cylinder2d_re180.h5")
+    region = tie_region("cylinder2d", (16, 16), flow.coords, "wake")
+    kwargs = {"latent_shape": (16, 16), "region": region, "x_s": 1.5, "n_starts": 4}
+    steps = (5, 10, 20)
+    right = transport_bound(flow, 0.85, steps, **kwargs)  # the street's own speed
+    slow = transport_bound(flow, 0.5, steps, **kwargs)
+    assert sorted(right) == list(steps)
+    assert min(right.values()) > 0.97
+    assert slow[20] < right[20] - 0.2 and slow[5] > slow[20]
+    with pytest.raises(ValueError, match="snapshots hold no"):
+        transport_bound(flow, 0.85, (100,), **kwargs)
