@@ -472,14 +472,18 @@ def _transport_lines(
         "and fed at the source edge (x = 1.5 D) by the true vorticity there, pooled to the "
         "latent grid and correlated in the wake with the pooled truth "
         "(`diano/evaluation/transport.py`). No latent advected at one speed can read better "
-        "after marching, unless its encoder anticipates what transport misses.",
+        "after marching, unless its encoder anticipates what transport misses. With the "
+        "amplitude matched, each carried column is rescaled to the truth's rms along x: the "
+        "best a growth or decay term could add.",
         "",
         *_header("marched field", *horizons),
     ]
-    for speed, row in transport.items():
-        lines.append(
-            _row(f"truth, exact transport at {speed} U∞", *(_fmt(row.get(h)) for h in horizons))
+    for key, row in transport.items():
+        speed, _, amplitude = key.partition(" ")
+        label = f"truth, exact transport at {speed} U∞" + (
+            ", amplitude matched along x" if amplitude else ""
         )
+        lines.append(_row(label, *(_fmt(row.get(h)) for h in horizons)))
     for r in results:
         wake = r["scores"]["mean"].get("latent_corr_wake") or {}
         if r["benchmark"] == "cylinder2d" and r["model"] == "diano" and wake:
