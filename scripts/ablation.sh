@@ -48,6 +48,8 @@ variant fs-carrier-w1 --tie-weight 1.0         # the carrier with a twice as str
 variant fs-carrier-c4 --scheme central4        # the carrier, fourth-order central advection
 variant fs-carrier-edit --edit-weight 0.5      # the carrier, a latent bump must decode to itself
 variant fs-carrier-edit2 --edit-weight 2.0     # the same, four times as strong
+variant fs-carrier-edit01 --edit-weight 0.1    # the same, five times weaker
+variant fs-carrier-edit02 --edit-weight 0.2    # the same, 0.4 times as strong
 variant fs-learned --no-carrier --tie-region wake --learnable-pde  # nu and c trained
 SCENARIO=static variant static-tied             # static, latent tied to the pooled input (shipped)
 SCENARIO=static variant static-untied --tie-weight 0  # static without the tie

@@ -349,7 +349,9 @@ def test_transport_bound_is_one_for_a_frozen_street_and_falls_at_a_wrong_speed(c
     import dataclasses
 
     x = np.asarray(flow.coords["x"])
-    decaying = dataclasses.replace(flow, fields=flow.fields * np.exp(-((x - 3) ** 2))[None, None, None])
+    decaying = dataclasses.replace(
+        flow, fields=flow.fields * np.exp(-((x - 3) ** 2))[None, None, None]
+    )
     plain = transport_bound(decaying, 0.85, steps, **kwargs)
     fixed = transport_bound(decaying, 0.85, steps, **kwargs, match_amplitude=True)
     assert plain[20] < 0.85 and fixed[20] > 0.95
