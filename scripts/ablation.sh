@@ -42,11 +42,12 @@ variant fs-k100 --no-carrier --tie-region wake --k-max 100  # the measured recip
 variant fs --no-carrier --tie-region wake      # the measured recipe: periodic latent, K to 200
 variant fs-oucs2 --no-carrier --tie-region wake --scheme oucs2  # less dispersive advection
 variant fs-boxtie --no-carrier --tie-region box  # readability tied over the whole box
-variant fs-carrier                             # the shipped recipe: an open field fed at the
-                                               # cylinder by a periodic carrier, box tie
-variant fs-carrier-w1 --tie-weight 1.0         # the carrier with a twice as strong tie
-variant fs-carrier-c4 --scheme central4        # the carrier, fourth-order central advection
-variant fs-carrier-edit --edit-weight 0.5      # the carrier, a latent bump must decode to itself
+variant fs-carrier --edit-weight 0             # an open field fed at the cylinder by a
+                                               # periodic carrier, box tie, no edit term
+variant fs-carrier-w1 --edit-weight 0 --tie-weight 1.0  # the carrier with a twice as strong tie
+variant fs-carrier-c4 --edit-weight 0 --scheme central4  # the carrier, fourth-order advection
+variant fs-carrier-edit --edit-weight 0.5      # the shipped recipe: the carrier, and a latent
+                                               # bump must decode to itself
 variant fs-carrier-edit2 --edit-weight 2.0     # the same, four times as strong
 variant fs-carrier-edit01 --edit-weight 0.1    # the same, five times weaker
 variant fs-carrier-edit02 --edit-weight 0.2    # the same, 0.4 times as strong

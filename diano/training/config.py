@@ -215,8 +215,9 @@ RECIPES: dict[str, Recipe] = {
             "many_to_one:cno": {"batch_size": 2},
             "temporal": {"k_max": 200, "batch_size": 4},
             "geometric": {"tie_weight": 0.0, "k_max": 100, "batch_size": 4},
-            # the carrier's field is the coarse vorticity everywhere, zero upstream included
-            "carrier": {"tie_region": "box"},
+            # the carrier's field is the coarse vorticity everywhere, zero upstream included;
+            # a latent bump must decode to the same bump (what the latent editor stands on)
+            "carrier": {"tie_region": "box", "edit_weight": 0.5},
         },
         carrier=True,
         description="measured best: latent-only rollout loss with a horizon curriculum, "
@@ -224,7 +225,8 @@ RECIPES: dict[str, Recipe] = {
         scenario_descriptions={
             "carrier": "measured best: latent-only rollout loss with a horizon curriculum and "
             "reconstruction; DIANO's latent an open field fed at the cylinder by a periodic "
-            "carrier, the field tied to the pooled vorticity over the whole box",
+            "carrier, the field tied to the pooled vorticity over the whole box, and a random "
+            "latent bump asked to decode to the same bump in the vorticity",
             "many_to_one": f"{_MAP_TEXT}; DIANO's latent velocities tied to the box-averaged "
             "velocities",
             "static": f"{_STATIC_TEXT}; the latent tied to the pooled input over the box",

@@ -166,7 +166,7 @@ def test_edit_term_joins_the_rollout_loss_of_a_carrier_latent() -> None:
     assert 0.0 <= edited.parts["edit"] <= 2.0
     assert edited.parts["rollout"] == pytest.approx(plain.parts["rollout"], rel=1e-5)
     assert float(edited.total.detach()) == pytest.approx(
-        float(plain.total) + 0.5 * edited.parts["edit"], rel=1e-4
+        float(plain.total.detach()) + 0.5 * edited.parts["edit"], rel=1e-4
     )
     edited.total.backward()
     assert all(p.grad is not None for p in model.decoder.parameters() if p.requires_grad)
@@ -438,6 +438,11 @@ def test_default_cylinder_latent_is_a_carrier_and_the_flag_reaches_nothing_else(
     assert rec.train_config("temporal", "diano", carrier=True).tie_region == "box"
     assert rec.train_config("temporal", "diano").tie_region == "wake"
     assert rec.train_config("temporal", "diano", True, tie_region="wake").tie_region == "wake"
+    # and asks a carrier's decoder to answer a latent bump with the same bump; nothing else
+    assert rec.train_config("temporal", "diano", carrier=True).edit_weight == 0.5
+    assert rec.train_config("temporal", "diano", True, edit_weight=0.0).edit_weight == 0.0
+    assert rec.train_config("temporal", "diano").edit_weight == 0.0
+    assert recipe("paper").train_config("temporal", "diano").edit_weight == 0.0
     with pytest.raises(ConfigError, match="--no-carrier"):
         model_config("cylinder2d", "diano", "temporal", "default", 0.05, [100.0], True)
     for benchmark, scenario, preset, learnable in (
