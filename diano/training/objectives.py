@@ -174,7 +174,8 @@ class Objective(nn.Module):
         """Mean ``1 − corr(D(z + b) − D(z), b on the data grid)`` over the batch, for random
         bumps ``b`` in the first latent channel (``decoded = D(z)``)."""
         shape = tuple(decoded.shape[2:])
-        bump, image = random_bumps(z[:, :1], shape, self.edit_region)
+        a = self.config.edit_amplitude
+        bump, image = random_bumps(z[:, :1], shape, self.edit_region, amplitude=(a / 2, 3 * a / 2))
         z_edit = torch.cat([z[:, :1] + bump, z[:, 1:]], dim=1)
         delta = self.model.decode(z_edit, shape)[:, :1] - decoded[:, :1]
         return (1.0 - pearson(delta, image, mask=mask)).mean()

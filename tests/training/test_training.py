@@ -147,6 +147,28 @@ def test_edit_term_rewards_a_decoder_that_reads_the_latent_as_the_field() -> Non
     assert not Objective(_Reader(True), TrainConfig(edit_weight=0.0)).edit_on
 
 
+def test_edit_amplitude_sets_the_range_of_the_bump_peaks(monkeypatch) -> None:
+    from diano.training import objectives
+
+    drawn = []
+
+    def spy(*args, **kwargs):
+        bump, image = random_bumps(*args, **kwargs)
+        drawn.append(bump.flatten(1).abs().amax(1) / args[0].flatten(1).std(1))
+        return bump, image
+
+    monkeypatch.setattr(objectives, "random_bumps", spy)
+    torch.manual_seed(1)
+    z = torch.randn(256, 1, 8, 8)
+    objective = Objective(_Reader(True), TrainConfig(edit_weight=1.0, edit_amplitude=0.4))
+    objective.edit(z, objective.model.decode(z, (32, 32)), None)
+    peaks = drawn[0]
+    assert float(peaks.min()) > 0.1 and float(peaks.max()) <= 0.6 + 1e-6  # [0.2, 0.6]·std
+    assert float(peaks.max()) > 0.5  # the whole range is drawn, not just its lower end
+    with pytest.raises(ConfigError, match="edit_amplitude"):
+        TrainConfig(edit_amplitude=0.0)
+
+
 def test_edit_term_joins_the_rollout_loss_of_a_carrier_latent() -> None:
     import dataclasses
 
