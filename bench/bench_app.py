@@ -367,7 +367,8 @@ SHOTS = {
     "overview": ("", "DIANO Explorer", None),
     "explore": ("explore", "Explore in time", "explore"),
     "latent_editor": ("latent_editor", "Latent editor", "editor"),
-    "playground": ("playground", "Solver playground", "playground"),
+    # the playground marches a bump applied in the editor (one session: the sidebar link)
+    "playground": ("latent_editor", "Latent editor", "playground"),
     "compare": ("compare", "Compare models", "compare"),
     "stenosis": ("stenosis", "Stenosis", "stenosis"),
     "vessel3d": ("vessel3d", "3D vessel", "vessel3d"),
@@ -456,12 +457,16 @@ def _prepare(page, action: str | None) -> None:
         grid.get_by_role("button", name="apply", exact=True).click()
         _idle(page)
     elif action == "playground":
-        page.get_by_role("radiogroup").get_by_text("same latent, other ν and velocity").click()
+        _prepare(page, "editor")
+        page.get_by_role("link", name="Solver playground").click()
+        page.get_by_role("heading", name="Solver playground").first.wait_for()
+        page.locator(".js-plotly-plot").first.wait_for()
         _idle(page)
-        page.get_by_role("button", name="step ×10").click()
+        page.get_by_role("radiogroup").get_by_text("edited latent, same settings").click()
         _idle(page)
-        page.get_by_role("button", name="step ×10").click()
-        _idle(page)
+        for _ in range(3):
+            page.get_by_role("button", name="step ×10").click()
+            _idle(page)
     elif action == "compare":
         thumb = page.locator('[data-testid="stSlider"]').filter(has_text="time cursor")
         thumb.get_by_role("slider").first.focus()
