@@ -25,6 +25,15 @@ with widgets.guard("the latent editor"):
         st.stop()
     editor.edit_panel(loaded, case, t)
 
+st.subheader("Is an edit physics or noise? The measured answer")
+st.markdown(
+    "Before trusting what an edit does, see how this model answers a standard one: does the "
+    "decoded change have the bump's sign, sit where the bump was put, stay local, and move "
+    "downstream with the latent as it is marched?"
+)
+with widgets.guard("the edit measurement"):
+    editor.edit_response_panel(loaded, case)
+
 st.subheader("How far does the latent read as the field?")
 with widgets.guard("the latent-versus-truth view"):
     editor.readability_view(loaded, case, t)

@@ -75,8 +75,10 @@ def vortex_edit_response(
     dt = float(np.median(np.diff(t)))
     channels = list(flow.channels)
     idx = [channels.index(c) for c in model.config.in_channels]
+    device = next(iter(model.parameters()), torch.empty(0)).device  # a solver-only model: CPU
     u = torch.as_tensor(np.asarray(flow.fields[time_index : time_index + 1, idx], dtype=np.float32))
-    mask = torch.as_tensor(np.asarray(flow.mask))[None, None]
+    u = u.to(device)
+    mask = torch.as_tensor(np.asarray(flow.mask))[None, None].to(device)
     z = encode(model, u, mask)
     grid = LatentGrid.from_coords(tuple(z.shape[-2:]), x, y)
     hy, hx = grid.spacing
@@ -106,7 +108,7 @@ def vortex_edit_response(
         if k > done:
             a, b = model.step(a, k - done), model.step(b, k - done)
             done = k
-        du = (model.decode(b, shape) - model.decode(a, shape))[0, 0].numpy() * fluid
+        du = (model.decode(b, shape) - model.decode(a, shape))[0, 0].cpu().numpy() * fluid
         cx, cy, w = _centroid(du, x, y)
         expected_x = x0 + (advection_speed or 0.0) * k * dt
         yy, xx = np.meshgrid(y, x, indexing="ij")
@@ -127,3 +129,35 @@ def vortex_edit_response(
     out["speed"] = float(np.polyfit(times[ok], xs[ok], 1)[0]) if ok.sum() >= 2 else float("nan")
     out["expected_speed"] = advection_speed
     return out
+
+
+def edit_verdict(response: dict[str, Any], radius_cells: float = 2.0, unit: str = "") -> str:
+    """One sentence on what a measured edit response (:func:`vortex_edit_response`) means to a
+    person editing the latent: is the decoded change the edit, where it was put, carried
+    downstream, or something else? ``unit`` follows the speeds (e.g. ``" U∞"``)."""
+    sign = float(response["sign"])
+    local = min(response["locality"])
+    start = response["offset_cells"][0]
+    speed, expected = response["speed"], response.get("expected_speed")
+    if not np.isfinite(sign) or sign < 0.3:
+        return (
+            f"Not the edit: the decoded change correlates {sign:+.2f} with the bump, so the "
+            "decoder does not read this latent cell by cell."
+        )
+    if local < 0.5 or not start <= 1.0:
+        return (
+            f"Right sign ({sign:+.2f}) but spread out: {local:.0%} of the change lies within "
+            f"{radius_cells:g} cells, centred {start:.1f} cells from the bump."
+        )
+    moves = f"its centre moves at {speed:.2f}{unit}"
+    if expected:
+        if speed < 0.6 * expected:
+            return (
+                f"Local ({local:.0%} within {radius_cells:g} cells, {start:.1f} cells from the "
+                f"bump) but it lags: {moves} against the latent's {expected:.2f}{unit}."
+            )
+        moves += f" (the latent carries it at {expected:.2f}{unit})"
+    return (
+        f"The edit itself: sign {sign:+.2f}, {local:.0%} within {radius_cells:g} cells, "
+        f"{start:.1f} cells from the bump, and {moves}."
+    )

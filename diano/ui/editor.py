@@ -18,6 +18,7 @@ import streamlit as st
 import torch
 
 from diano.data import FlowData
+from diano.evaluation.edit import edit_verdict, vortex_edit_response
 from diano.explore import (
     LambOseen,
     insert_vortex,
@@ -369,6 +370,57 @@ def _vortex_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
         state.history = state.history.push(AddLatent(delta.numpy(), label))
         state.applied += 1
         st.rerun(scope="app")
+
+
+#: bump widths of the edit measurement, in latent cells (one ≈ a wake vortex)
+PROBE_BUMPS = (1.0, 2.0)
+
+
+@st.cache_data(show_spinner="Measuring how the decoder answers a latent bump …", max_entries=32)
+def _edit_responses(model_key: tuple, case_key: tuple) -> dict[float, dict]:
+    loaded = load_model(model_key[0], model_key[1], model_key[3])
+    case = load_case(*case_key[:2])
+    return {c: vortex_edit_response(loaded.model, case, bump_cells=c) for c in PROBE_BUMPS}
+
+
+def measures_edits(loaded: LoadedModel) -> bool:
+    """Whether the edit measurement applies: a marching model with a latent grid on the
+    cylinder (the bump goes in the wake, 2 D behind the cylinder)."""
+    return loaded.benchmark == "cylinder2d" and loaded.scenario == "temporal"
+
+
+def edit_response_panel(loaded: LoadedModel, case: FlowData) -> None:
+    """The measured answer to "is an edit physics or noise?" for this model and case."""
+    if not measures_edits(loaded):
+        st.info("Measured for the cylinder's marching models (the temporal checkpoints).")
+        return
+    responses = _edit_responses(loaded.key, (loaded.benchmark, case.case_id, samples_key()))
+    unit = " U∞"
+    rows = []
+    for cells, e in responses.items():
+        expected = e.get("expected_speed")
+        rows.append(
+            {
+                "bump σ (cells)": float(cells),
+                "sign": round(float(e["sign"]), 2),
+                "from the bump, start (cells)": round(e["offset_cells"][0], 2),
+                f"after {e['steps'][-1]} steps (cells)": round(e["offset_cells"][-1], 2),
+                "% within 2 cells (worst step)": round(100 * min(e["locality"])),
+                f"drift ({unit.strip()})": round(float(e["speed"]), 2),
+                f"latent speed ({unit.strip()})": "–" if expected is None else round(expected, 2),
+            }
+        )
+    st.dataframe(rows, hide_index=True, width="stretch")
+    for cells, e in responses.items():
+        st.markdown(f"**{cells:g}-cell bump.** {edit_verdict(e, unit=unit)}")
+    st.caption(
+        "A bump of two latent standard deviations is put at x = 2 D on the axis of frame 0, "
+        "both latents are marched and decoded, and the decoded difference is measured: its "
+        "correlation with the bump (sign), the distance of its centre from where the bump was "
+        "put and from where the latent advection carries it, the share of it within two cells "
+        "of its centre, and the speed of its centre. `docs/results.md` has the same "
+        "measurement for every model and training variant."
+    )
 
 
 def readability_view(loaded: LoadedModel, case: FlowData, t: int) -> None:

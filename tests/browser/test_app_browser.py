@@ -141,6 +141,11 @@ def test_latent_edit_updates_the_decoded_field(page, app_url: str) -> None:
     wait_idle(page)
     assert_clean(page)
     shot(page, "latent_editor")
+    # the measured answer to "is an edit physics or noise?", one verdict per bump width
+    page.get_by_role("heading", name="Is an edit physics or noise?").wait_for()
+    for cells in (1, 2):
+        page.get_by_text(f"{cells}-cell bump.").wait_for()
+    assert page.locator('[data-testid="stDataFrame"]').count() >= 1
 
 
 def test_solver_playground_steps(page, app_url: str) -> None:

@@ -14,6 +14,7 @@ from diano.cli import main as cli_main
 from diano.data import load
 from diano.evaluation import evaluate_cases, period_steps
 from diano.evaluation.command import BEGIN, END, markdown, noise_robustness
+from diano.evaluation.edit import edit_verdict
 from diano.models import build_model
 from diano.models.presets import default_config
 from diano.training.command import add_arguments, train_one
@@ -223,6 +224,29 @@ def test_vortex_edit_on_an_ideal_latent_is_local_and_moves_with_the_flow(cache: 
     # group velocity of central differences falls with the wavenumber (dispersion)
     assert wide["speed"] == pytest.approx(0.85, rel=0.1)
     assert 0.6 < narrow["speed"] < wide["speed"]
+    verdict = edit_verdict(narrow, unit=" U∞")
+    assert verdict.startswith("The edit itself") and "0.85 U∞" in verdict
+
+
+def _response(sign, locality, offset, speed, expected=0.85):
+    return {"sign": sign, "locality": [locality] * 3, "offset_cells": [offset, 0.5, 0.5],
+            "speed": speed, "expected_speed": expected}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("response", "opening"),
+    [
+        (_response(-0.09, 0.34, 0.7, 0.39, None), "Not the edit"),  # the CNN-AE's answer
+        (_response(float("nan"), 0.0, float("nan"), float("nan")), "Not the edit"),
+        (_response(0.31, 0.32, 1.6, 0.20), "Right sign (+0.31) but spread out"),
+        (_response(0.9, 0.8, 2.5, 0.6), "Right sign"),  # local, but somewhere else
+        (_response(0.9, 0.7, 0.3, 0.3), "Local"),  # stays put: lags the latent
+        (_response(0.9, 0.69, 0.29, 0.64), "The edit itself"),  # the shipped DIANO
+        (_response(1.0, 0.6, 0.0, 0.35, None), "The edit itself"),  # no latent speed known
+    ],
+)
+def test_edit_verdict_says_what_a_measured_response_means(response, opening) -> None:
+    assert edit_verdict(response).startswith(opening)
 
 
 @pytest.mark.usefixtures("evaluate_env")
