@@ -98,7 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("epochs", int), ("iters-per-epoch", int), ("minutes", float), ("batch-size", int),
         ("lr", float), ("seed", int), ("k-start", int), ("k-max", int), ("n-decoded", int),
         ("tie-weight", float), ("recon-weight", float), ("patience", int), ("num-workers", int),
-        ("edit-weight", float), ("edit-amplitude", float),
+        ("edit-weight", float), ("edit-amplitude", float), ("edit-start", float),
     ):  # fmt: skip
         parser.add_argument(
             f"--{name}", type=kind, default=None, help=f"override the preset's {name}"
@@ -113,7 +113,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = (
         "epochs", "iters_per_epoch", "minutes", "batch_size", "lr", "seed", "k_start", "k_max",
         "n_decoded", "tie_weight", "recon_weight", "patience", "num_workers", "tie_region",
-        "holdout", "edit_weight", "edit_amplitude",
+        "holdout", "edit_weight", "edit_amplitude", "edit_start",
     )  # fmt: skip
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 

@@ -58,6 +58,8 @@ class TrainConfig:
         edit_weight: weight of the edit-response term (0 disables; DIANO on a 2D latent grid):
             a random Gaussian bump added to the encoded latent must decode to the same bump
             in the first output channel, ``w · (1 − corr(D(z + b) − D(z), b on the grid))``.
+        edit_start: share of the run after which the edit-response term joins the loss
+            (0: from the start).
         edit_amplitude: mean peak of those bumps in latent standard deviations; each bump's
             peak is drawn from ``[0.5, 1.5] × edit_amplitude``.
         patience: epochs without a better validation score before stopping early (0: never).
@@ -89,6 +91,7 @@ class TrainConfig:
     tie_region: TieRegion = "wake"
     edit_weight: float = 0.0
     edit_amplitude: float = 2.0
+    edit_start: float = 0.0
     patience: int = 0
     val_samples: int = 16
     num_workers: int = 0
@@ -111,6 +114,7 @@ class TrainConfig:
                 "loss weights must be >= 0",
             ),
             (self.edit_amplitude > 0, "edit_amplitude must be > 0"),
+            (0 <= self.edit_start < 1, "edit_start must lie in [0, 1)"),
             (self.tie_region in ("wake", "box"), "tie_region must be 'wake' or 'box'"),
             (0 < self.train_fraction < 1, "train_fraction must lie in (0, 1)"),
             (self.holdout in ("random", "time"), "holdout must be 'random' or 'time'"),

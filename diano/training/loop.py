@@ -229,6 +229,7 @@ def train(
             if progress >= 1.0:
                 break
             k = config.horizon(progress)
+            objective.progress = progress
             for group in optimiser.param_groups:
                 group["lr"] = config.lr * config.lr_factor(progress)
             batch = _to(next(batches), device)

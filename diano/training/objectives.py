@@ -163,12 +163,19 @@ class Objective(nn.Module):
             and diano_grid
             and model.scenario in ("static", "temporal", "many_to_one")
         )
-        self.edit_on = (
+        #: share of the run done (the loop sets it); the edit term starts at ``edit_start``
+        self.progress = 0.0
+        self.edit_used = (
             config.edit_weight > 0
             and diano_grid
             and model.scenario in ("static", "temporal")
             and len(getattr(model, "latent_shape", ())) == 3  # (C, My, Mx): a 2D grid
         )
+
+    @property
+    def edit_on(self) -> bool:
+        """Whether the edit-response term is part of the loss now."""
+        return self.edit_used and self.progress >= self.config.edit_start
 
     def edit(self, z: Tensor, decoded: Tensor, mask: Tensor | None) -> Tensor:
         """Mean ``1 − corr(D(z + b) − D(z), b on the data grid)`` over the batch, for random

@@ -169,6 +169,17 @@ def test_edit_amplitude_sets_the_range_of_the_bump_peaks(monkeypatch) -> None:
         TrainConfig(edit_amplitude=0.0)
 
 
+def test_edit_term_waits_for_edit_start() -> None:
+    late = Objective(_Reader(True), TrainConfig(edit_weight=1.0, edit_start=0.6))
+    assert late.edit_used and not late.edit_on  # the loop has not moved the progress yet
+    late.progress = 0.59
+    assert not late.edit_on
+    late.progress = 0.6
+    assert late.edit_on
+    with pytest.raises(ConfigError, match="edit_start"):
+        TrainConfig(edit_start=1.0)
+
+
 def test_edit_term_joins_the_rollout_loss_of_a_carrier_latent() -> None:
     import dataclasses
 
