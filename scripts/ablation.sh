@@ -53,6 +53,10 @@ variant fs-carrier-edit01 --edit-weight 0.1    # the same, five times weaker
 variant fs-carrier-edit02 --edit-weight 0.2    # the same, 0.4 times as strong
 variant fs-carrier-edit-a05 --edit-weight 0.5 --edit-amplitude 0.5  # bumps a quarter as high
 variant fs-carrier-edit-late --edit-weight 0.5 --edit-start 0.6  # the term only once K = 200
+variant fs-carrier-corr --edit-weight 0 --correction 16  # the carrier with a learned local
+                                               # rate downstream of the source, no edit term
+variant fs-carrier-edit-corr --edit-weight 0.5 --correction 16  # the shipped recipe and the
+                                               # learned local rate
 variant fs-learned --no-carrier --tie-region wake --learnable-pde  # nu and c trained
 SCENARIO=static variant static-tied             # static, latent tied to the pooled input (shipped)
 SCENARIO=static variant static-untied --tie-weight 0  # static without the tie

@@ -242,6 +242,50 @@ def test_playground_marches_a_carrier_latent_like_the_model() -> None:
         settings_from_dict({**entry, "source": None})  # a carrier x boundary, no columns
 
 
+def test_playground_marches_a_learned_rate_like_the_model_or_without_it() -> None:
+    """A carrier model with a learned local rate: its settings switch the rate on and march
+    like the model; switched off they march the pure advection–diffusion; the rate needs
+    the carrier and a model that has one."""
+    from diano.explore import describe_pde, learned_rate, model_solver
+    from diano.explore.playground import settings_from_dict, settings_to_dict
+    from diano.models.presets import carrier_config, default_config
+    from diano.models.registry import build_model
+
+    config = carrier_config(default_config("diano", "cylinder2d", "temporal"))
+    config = dataclasses.replace(config, pde=dataclasses.replace(config.pde, correction=4))
+    torch.manual_seed(0)
+    model = build_model("diano", config).eval()
+    with torch.no_grad():  # a trained rate: the zero-initialised output layer filled in
+        model.solver.correction.out.weight.normal_(0.0, 0.5)
+        model.solver.correction.out.bias.fill_(1.0)
+    settings = settings_from_model(model)
+    assert settings.learned and learned_rate(model) is model.solver.correction
+    assert settings_from_dict(settings_to_dict(settings)) == settings
+    old = {k: v for k, v in settings_to_dict(settings).items() if k != "learned"}
+    assert not settings_from_dict(old).learned  # bundles written before the rate existed
+    z = torch.randn(1, 2, *config.latent_shape)
+    states = march(model_solver(settings, model), z, 3, settings)
+    with torch.no_grad():
+        expected = model.step(z, 3)
+    torch.testing.assert_close(states[-1], expected, rtol=1e-5, atol=1e-6)
+    pure = dataclasses.replace(settings, learned=False)
+    plain = march(model_solver(pure, model), z, 3, pure)
+    assert float((plain[-1] - expected).abs().max()) > 1e-3
+    assert "+ f(z, x, y)" in describe_pde(model) and "(149 parameters)" in describe_pde(model)
+    pure_model = build_model(
+        "diano", carrier_config(default_config("diano", "cylinder2d", "temporal"))
+    )
+    assert "f(z" not in describe_pde(pure_model) and "columns 3–6" in describe_pde(pure_model)
+    assert describe_pde(_tiny("cno")) is None
+    shape, box = marching_latent(model)
+    with pytest.raises(ConfigError, match="has none"):
+        build_solver(settings, shape, box)  # no rate given
+    with pytest.raises(ConfigError, match="'carrier' x boundary"):
+        model_solver(dataclasses.replace(settings, boundary=("periodic", "periodic")), model)
+    with pytest.raises(DataError, match="learned"):
+        settings_from_dict({**settings_to_dict(settings), "learned": "yes"})
+
+
 def test_playground_warns_instead_of_blowing_up() -> None:
     model = _tiny("diano")
     shape, box = marching_latent(model)

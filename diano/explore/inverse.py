@@ -38,8 +38,8 @@ from torch import Tensor, nn
 from diano.errors import ConfigError, UnstableSolverError
 from diano.explore.playground import (
     SolverSettings,
-    build_solver,
     marching_latent,
+    model_solver,
     settings_from_model,
 )
 
@@ -198,9 +198,9 @@ def _marcher(
         and getattr(getattr(model, "config", None), "scenario", "") == "temporal"
     )
     if config.variable == "pde" or (n > 0 and diano_pde):
-        shape, box = marching_latent(model)  # ConfigError for a model without a 2D PDE
+        marching_latent(model)  # ConfigError for a model without a 2D PDE
         settings = settings or settings_from_model(model)
-        solver = build_solver(settings, shape, box)
+        solver = model_solver(settings, model)
         device = next(model.parameters()).device
         solver = solver.to(device)
 

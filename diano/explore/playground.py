@@ -57,6 +57,8 @@ class SolverSettings:
             may be ``"carrier"`` when ``source`` is given.
         source: a carrier latent's source columns ``(x_start, x_stop)`` (``None``: the
             latent has no carrier).
+        learned: a carrier march adds the model's learned local rate
+            (:class:`~diano.solvers.correction.LocalCorrection2d`) downstream of the source.
     """
 
     nu: float
@@ -66,6 +68,7 @@ class SolverSettings:
     scheme: str = "central2"
     boundary: tuple[str, str] = ("periodic", "periodic")
     source: tuple[int, int] | None = None
+    learned: bool = False
 
     @property
     def carrier(self) -> bool:
@@ -73,7 +76,9 @@ class SolverSettings:
         return self.boundary[0] == CARRIER
 
 
-_SETTINGS_KEYS = ("nu", "velocity", "dt", "n_substeps", "scheme", "boundary", "source")
+_SETTINGS_KEYS = (
+    "nu", "velocity", "dt", "n_substeps", "scheme", "boundary", "source", "learned",
+)  # fmt: skip
 
 
 def settings_to_dict(settings: SolverSettings) -> dict[str, Any]:
@@ -86,6 +91,7 @@ def settings_to_dict(settings: SolverSettings) -> dict[str, Any]:
         "scheme": str(settings.scheme),
         "boundary": [str(settings.boundary[0]), str(settings.boundary[1])],
         "source": None if settings.source is None else [int(c) for c in settings.source],
+        "learned": bool(settings.learned),
     }
 
 
@@ -98,8 +104,8 @@ def _number(value: Any, what: str) -> float:
 def settings_from_dict(entry: Any, what: str = "solver settings") -> SolverSettings:
     """The :class:`SolverSettings` of a dict written by :func:`settings_to_dict`.
 
-    ``nu``, ``velocity`` and ``dt`` are required; ``n_substeps``, ``scheme``, ``boundary``
-    and ``source`` default as in :class:`SolverSettings`.
+    ``nu``, ``velocity`` and ``dt`` are required; ``n_substeps``, ``scheme``, ``boundary``,
+    ``source`` and ``learned`` default as in :class:`SolverSettings`.
 
     Raises:
         DataError: not a dict, an unknown or missing key, or a value of the wrong kind
@@ -147,6 +153,9 @@ def settings_from_dict(entry: Any, what: str = "solver settings") -> SolverSetti
             f"{what}: boundary must be a pair, x from {list(x_choices)} and y from "
             f"{list(BOUNDARIES)}, got {boundary!r}"
         )
+    learned = entry.get("learned", False)
+    if type(learned) is not bool:
+        raise DataError(f"{what}: learned must be true or false, got {learned!r}")
     return SolverSettings(
         nu,
         (cx, cy),
@@ -155,6 +164,7 @@ def settings_from_dict(entry: Any, what: str = "solver settings") -> SolverSetti
         scheme,
         (boundary[0], boundary[1]),
         None if source is None else (source[0], source[1]),
+        learned,
     )
 
 
@@ -252,9 +262,16 @@ def marching_latent(model: nn.Module) -> tuple[tuple[int, int], tuple[float, flo
     return shape, (box[0], box[1])
 
 
+def learned_rate(model: nn.Module) -> nn.Module | None:
+    """The model's learned local rate (:class:`~diano.solvers.correction.LocalCorrection2d`)
+    of a carrier latent, or ``None``."""
+    return getattr(getattr(model, "solver", None), "correction", None)
+
+
 def settings_from_model(model: nn.Module) -> SolverSettings:
     """The settings the model was trained with (learned ν and velocity included); a carrier
-    latent's x boundary is ``"carrier"``, with its source columns."""
+    latent's x boundary is ``"carrier"``, with its source columns, and its learned local
+    rate, if it has one, is on."""
     marching_latent(model)
     pde = model.config.pde
     source = getattr(pde, "source", None)
@@ -271,24 +288,55 @@ def settings_from_model(model: nn.Module) -> SolverSettings:
         scheme=str(pde.scheme),
         boundary=(CARRIER if source else str(pde.boundary[0]), str(pde.boundary[-1])),
         source=None if source is None else (int(source[0]), int(source[1])),
+        learned=learned_rate(model) is not None,
     )
 
 
+def describe_pde(model: nn.Module) -> str | None:
+    """One line on the latent PDE a 2D temporal DIANO marches (``None`` for other models):
+    the equation, its coefficients in latent units, the carrier and the learned rate."""
+    try:
+        s = settings_from_model(model)
+    except ConfigError:
+        return None
+    rate = learned_rate(model)
+    text = (
+        f"∂z/∂t + c·∇z = ν∇²z{' + f(z, x, y)' if rate is not None else ''}, "
+        f"c = ({s.velocity[0]:.4g}, {s.velocity[1]:.4g}), ν = {s.nu:.3g}, "
+        f"dt = {s.dt:.3g} per snapshot (latent units), {s.scheme}"
+    )
+    if s.carrier and s.source is not None:
+        text += f"; carrier latent fed in columns {s.source[0]}–{s.source[1] - 1}"
+    if rate is not None:
+        n = sum(p.numel() for p in rate.parameters())
+        text += f"; f a learned local rate downstream of them ({n:,} parameters)"
+    return text
+
+
 def build_solver(
-    settings: SolverSettings, shape: Sequence[int], box: Sequence[float]
+    settings: SolverSettings,
+    shape: Sequence[int],
+    box: Sequence[float],
+    rate: nn.Module | None = None,
 ) -> AdvectionDiffusion2d | CarrierAdvection2d:
     """A fresh solver for ``settings`` on the latent ``shape`` and ``box`` (never raises for
-    instability; see :func:`stability`).
+    instability; see :func:`stability`). ``rate`` is the model's learned local rate
+    (:func:`learned_rate`), shared, not copied, when ``settings.learned``.
 
     Raises:
         ConfigError: settings no solver takes: a carrier without source columns, source
-            columns that leave too few downstream, or a carrier marched against the flow
-            (``c_x <= 0``).
+            columns that leave too few downstream, a carrier marched against the flow
+            (``c_x <= 0``), or a learned rate asked for without a carrier or without one.
     """
+    if settings.learned and not (settings.carrier and rate is not None):
+        raise ConfigError(
+            "the learned local rate is added to a carrier latent's field; "
+            + ("choose the 'carrier' x boundary" if rate is not None else "this model has none")
+        )
     if settings.carrier:
         if settings.source is None:
             raise ConfigError("a 'carrier' x boundary needs the latent's source columns")
-        return CarrierAdvection2d(
+        solver = CarrierAdvection2d(
             (int(shape[0]), int(shape[1])),
             (float(box[0]), float(box[1])),
             source=settings.source,
@@ -299,6 +347,9 @@ def build_solver(
             n_substeps="auto",
             scheme=settings.scheme,
         )
+        if settings.learned:
+            solver.correction = rate
+        return solver
     return AdvectionDiffusion2d(
         (int(shape[0]), int(shape[1])),
         (float(box[0]), float(box[1])),
@@ -309,6 +360,13 @@ def build_solver(
         scheme=settings.scheme,
         boundary=settings.boundary,
     )
+
+
+def model_solver(
+    settings: SolverSettings, model: nn.Module
+) -> AdvectionDiffusion2d | CarrierAdvection2d:
+    """:func:`build_solver` on the model's latent grid and box, with its learned local rate."""
+    return build_solver(settings, *marching_latent(model), learned_rate(model))
 
 
 def stability(

@@ -134,6 +134,9 @@ class AdvectionPDE:
             decoded field (channel 0) is the periodic carrier (channel 1) in these columns,
             open downstream of them (fed by them) and empty upstream; ``boundary`` then reads
             ``("upwind", y boundary)``. ``None`` is the one-solver latent.
+        correction: carrier latents only: hidden width of a learned local rate added to the
+            field downstream of the source (:class:`~diano.solvers.correction.
+            LocalCorrection2d`); 0 is none, the pure advection–diffusion.
     """
 
     nu: float = 2.0e-4
@@ -144,6 +147,7 @@ class AdvectionPDE:
     boundary: tuple[str, ...] = ("periodic", "periodic")
     box: tuple[float, ...] | None = None
     source: tuple[int, int] | None = None
+    correction: int = 0
 
 
 @dataclass(frozen=True)
@@ -278,6 +282,13 @@ class DianoConfig:
                     (len(self.pde.source) == 2, "pde.source is (x_start, x_stop) latent columns"),
                     (self.pde.boundary[0] == "upwind", "a carrier field is open in x ('upwind')"),
                 ]
+            checks.append(
+                (
+                    self.pde.correction == 0 or self.pde.source is not None,
+                    "a learned correction (pde.correction > 0) needs a carrier latent",
+                )
+            )
+            checks.append((self.pde.correction >= 0, "pde.correction is a width >= 0"))
         if self.scenario == "many_to_one":
             checks.append((len(self.in_channels) == 3, "many_to_one takes 3 velocity channels"))
             checks.append((self.latent_channels == 1, "many_to_one uses latent_channels=1"))
@@ -522,6 +533,7 @@ def _build_solver(c: DianoConfig) -> nn.Module | None:
             source=pde.source,
             velocity=pde.velocity,
             y_boundary=pde.boundary[1],
+            correction=pde.correction,
             **kwargs,
         )
     if c.scenario == "temporal":

@@ -6,7 +6,8 @@ Contents:
   OUCS2 or central first derivatives, periodic / free / upwind boundaries per axis.
 - :class:`AdvectionDiffusion1d`: the same on a line (geometric reduction 2D → 1D).
 - :class:`CarrierAdvection2d`: a two-channel latent, an open field fed inside a source window
-  by a periodic carrier (a readable wake that keeps shedding).
+  by a periodic carrier (a readable wake that keeps shedding), optionally with
+- :class:`LocalCorrection2d`: a learned local rate ``f_θ(z, x, y)`` added to its field.
 - :class:`PressurePoisson3d`: ``∇²p = -ρ(u_x² + ... + 2v_z w_y)`` on a masked 3D box, by
   DST-preconditioned CG with implicit differentiation (or the paper's point-Jacobi map).
 - :class:`StabilityReport`: CFL and diffusion numbers, limits, exact RK4 check, sub-steps needed.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from diano.solvers.advection_diffusion import AdvectionDiffusion1d, AdvectionDiffusion2d
 from diano.solvers.carrier import CarrierAdvection2d
+from diano.solvers.correction import LocalCorrection2d
 from diano.solvers.krylov import ConvergenceWarning, SolveInfo
 from diano.solvers.method_of_lines import AdvectionDiffusionNd, rk4_step
 from diano.solvers.poisson import PressurePoisson3d
@@ -38,6 +40,7 @@ __all__ = [
     "AdvectionDiffusionNd",
     "CarrierAdvection2d",
     "ConvergenceWarning",
+    "LocalCorrection2d",
     "PressurePoisson3d",
     "SolveInfo",
     "StabilityReport",

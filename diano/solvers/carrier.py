@@ -15,6 +15,11 @@ its wake dies after one pass. This solver keeps both. The latent has two channel
   one-sided differences at the outflow), so the carrier sheds into it. Upstream of them is
   the inflow region, where nothing in the field comes from: it holds 0 after every step.
 
+With ``correction`` > 0 the field downstream of the source also gets a learned local rate,
+``∂z/∂t = L z + f_θ(z, x)`` (:class:`~diano.solvers.correction.LocalCorrection2d`), applied
+after each step of the advection–diffusion (Lie splitting, forward Euler for the rate); the
+carrier and the source columns stay the exact transport, so the shedding phase is kept.
+
 The split into sub-boxes (rather than a copy into a box-wide open solver) keeps the field's
 x-stencils from reaching across the source's upstream edge: a centred stencil there would
 send grid-scale waves upstream from the jump between the empty inflow region and the
@@ -31,6 +36,7 @@ from torch import Tensor, nn
 
 from diano.errors import ConfigError
 from diano.solvers.advection_diffusion import AdvectionDiffusion2d, BoundaryName
+from diano.solvers.correction import LocalCorrection2d
 from diano.solvers.method_of_lines import Substeps
 from diano.solvers.stability import StabilityReport
 
@@ -63,6 +69,8 @@ class CarrierAdvection2d(nn.Module):
         nu, velocity, dt, n_substeps, scheme, dtype, device: as in
             :class:`~diano.solvers.AdvectionDiffusion2d`, the same for both channels; the
             x velocity must be positive (the flow goes from the inflow to the outflow).
+        correction: hidden width of a learned local rate added to the field downstream of
+            the source (0: none; zero-initialised, so an untrained one changes nothing).
     """
 
     def __init__(
@@ -77,6 +85,7 @@ class CarrierAdvection2d(nn.Module):
         dt: float = 0.01,
         n_substeps: Substeps = 1,
         scheme: str = "central2",
+        correction: int = 0,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
     ) -> None:
@@ -105,6 +114,18 @@ class CarrierAdvection2d(nn.Module):
             inflow_value=None,
             **common,
         )
+        self.correction = None
+        if correction:
+            self.correction = LocalCorrection2d(
+                (my, mx), correction, (False, y_boundary == "periodic"), dtype, device
+            )
+
+    def _corrected_rate(self, field: Tensor) -> Tensor:
+        """The learned rate, zero outside the open sub-box (x ≥ the source's end)."""
+        rate = self.correction(field)
+        keep = torch.zeros_like(rate[..., :1, :1, :])
+        keep[..., self.source[1] :] = 1.0
+        return rate * keep
 
     # the coefficients and settings are shared by both channels
     @property
@@ -150,6 +171,8 @@ class CarrierAdvection2d(nn.Module):
         field_rate = torch.cat(
             [torch.zeros_like(field[..., :x0]), rate[..., x0:x1], down_rate[..., 1:]], dim=-1
         )
+        if self.correction is not None:
+            field_rate = field_rate + self._corrected_rate(field)
         return torch.cat([field_rate, rate], dim=1)
 
     def forward(self, z: Tensor, n_steps: int = 1, **overrides: Any) -> Tensor:
@@ -158,17 +181,21 @@ class CarrierAdvection2d(nn.Module):
         if int(n_steps) != n_steps or n_steps < 0:
             raise ConfigError(f"n_steps must be a non-negative integer, got {n_steps}")
         x0, x1 = self.source
+        dt = self.dt if overrides.get("dt") is None else float(overrides["dt"])
         for _ in range(int(n_steps)):
             field, carrier = z[:, FIELD : FIELD + 1], z[:, CARRIER : CARRIER + 1]
             # the open sub-box, its inflow column held at the carrier's last source column
             down = torch.cat([carrier[..., x1 - 1 : x1], field[..., x1:]], dim=-1)
             down = self.downstream(down, 1, **overrides)
             carrier = self.carrier(carrier, 1, **overrides)
-            field = torch.cat(
+            new = torch.cat(
                 [torch.zeros_like(field[..., :x0]), carrier[..., x0:x1], down[..., 1:]], dim=-1
             )
+            if self.correction is not None:
+                new = new + dt * self._corrected_rate(field)
+            field = new
             z = torch.cat([field, carrier], dim=1)
         return z
 
     def extra_repr(self) -> str:
-        return f"source columns={self.source}"
+        return f"source columns={self.source}, correction={self.correction is not None}"

@@ -93,6 +93,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "default recipe's choice); --no-carrier keeps the single periodic latent (the measured "
         "recipe 'fs' with --tie-region wake)",
     )
+    parser.add_argument(
+        "--correction",
+        type=int,
+        default=None,
+        metavar="WIDTH",
+        help="carrier latent: add a learned local rate (two 3×3 convolutions of WIDTH hidden "
+        "channels, on the field and the position) to the latent PDE downstream of the source; "
+        "0 (default) is the pure advection–diffusion",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     for name, kind in (
         ("epochs", int), ("iters-per-epoch", int), ("minutes", float), ("batch-size", int),
@@ -177,6 +186,7 @@ def model_config(
     if learnable:
         config = dataclasses.replace(config, learnable_pde=True)
     changes = {k: v for k, v in (pde_changes or {}).items() if v is not None}
+    correction = changes.pop("correction", 0)
     if changes:
         if config.pde is None or not hasattr(config.pde, "scheme"):
             raise ConfigError(
@@ -200,6 +210,12 @@ def model_config(
         if learnable:
             raise ConfigError("--carrier keeps the latent PDE fixed; drop --learnable-pde")
         config = carrier_config(config)
+    if correction:
+        if not carrier:
+            raise ConfigError("--correction adds a learned rate to a carrier latent; drop it")
+        config = dataclasses.replace(
+            config, pde=dataclasses.replace(config.pde, correction=int(correction))
+        )
     return config
 
 
@@ -234,7 +250,11 @@ def train_one(
         _snapshot_dt(cases),
         train_re,
         args.learnable_pde,
-        {"scheme": getattr(args, "scheme", None), "nu": getattr(args, "nu", None)},
+        {
+            "scheme": getattr(args, "scheme", None),
+            "nu": getattr(args, "nu", None),
+            "correction": getattr(args, "correction", None),
+        },
         getattr(args, "speed", None),
         getattr(args, "carrier", None),
     )

@@ -20,7 +20,7 @@ import streamlit as st
 import torch
 
 from diano.data import FlowData
-from diano.explore import SolverSettings, build_solver, marching_latent, settings_from_model
+from diano.explore import SolverSettings, model_solver, settings_from_model
 from diano.explore.inverse import (
     MAX_ITERS,
     InverseConfig,
@@ -304,10 +304,9 @@ def _marched(model, state: InverseState, config: InverseConfig, last: InverseSte
         if settings is None:  # a baseline's learned step
             return model.step(state.start, config.n_steps), model.step(last.z, config.n_steps)
         after = pde_settings(last, settings) if last.nu is not None else settings
-        shape_box = marching_latent(model)
         marched = []
         for z, chosen in ((state.start, settings), (last.z, after)):
-            solver = build_solver(chosen, *shape_box)
+            solver = model_solver(chosen, model)
             marched.append(solver(z, config.n_steps, n_substeps=chosen.n_substeps))
         return marched[0], marched[1]
 

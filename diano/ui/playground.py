@@ -25,10 +25,9 @@ from diano.data import FlowData
 from diano.errors import DianoError
 from diano.explore import (
     SolverSettings,
-    build_solver,
     latent_residual,
     march,
-    marching_latent,
+    model_solver,
     pool_to,
     reference_curves,
     rel_l2_curve,
@@ -61,7 +60,14 @@ MARCH_KEY = "pg_march"
 PLAY_KEY = "pg_playing"
 STOP_KEY = "pg_stop"
 KNOB_KEYS = ("pg_t", "pg_nu", "pg_cx", "pg_cy", "pg_dt", "pg_sub", "pg_scheme", "pg_bx",
-             "pg_by", "pg_fork", "pg_nu_b", "pg_cx_b", "pg_cy_b")  # fmt: skip
+             "pg_by", "pg_fork", "pg_nu_b", "pg_cx_b", "pg_cy_b", "pg_learned",
+             "pg_learned_b")  # fmt: skip
+LEARNED_HELP = (
+    "The model's latent PDE has a learned local rate next to the advection–diffusion "
+    "(two 3×3 convolutions of the field and the position, acting downstream of the "
+    "cylinder): it reshapes and re-weights the vortices as they travel, which transport "
+    "alone cannot. Off: the pure advection–diffusion."
+)
 
 
 def settings_widgets(defaults: SolverSettings) -> tuple[SolverSettings, SolverSettings | None]:
@@ -93,7 +99,10 @@ def settings_widgets(defaults: SolverSettings) -> tuple[SolverSettings, SolverSe
     by = c[3].selectbox(
         "boundary y", BOUNDARIES, BOUNDARIES.index(defaults.boundary[1]), key="pg_by"
     )
-    a = SolverSettings(nu, (cx, cy), dt, substeps, scheme, (bx, by), defaults.source)
+    learned = False
+    if defaults.learned and bx == CARRIER:
+        learned = c[0].checkbox("learned local rate", True, key="pg_learned", help=LEARNED_HELP)
+    a = SolverSettings(nu, (cx, cy), dt, substeps, scheme, (bx, by), defaults.source, learned)
     if a.carrier and a.source is not None:
         st.caption(
             f"Carrier latent: the decoded field (latent channel 0) is 0 upstream of latent "
@@ -108,7 +117,12 @@ def settings_widgets(defaults: SolverSettings) -> tuple[SolverSettings, SolverSe
         nu_b = c[0].number_input("ν of B", *NU_RANGE, 10 * nu, 1e-4, format="%.5f", key="pg_nu_b")
         cx_b = c[1].number_input("c_x of B", *C_RANGE, 0.8 * cx, 0.05, key="pg_cx_b")
         cy_b = c[2].number_input("c_y of B", *C_RANGE, cy, 0.05, key="pg_cy_b")
-        settings_b = dataclasses.replace(a, nu=nu_b, velocity=(cx_b, cy_b))
+        learned_b = False
+        if defaults.learned and bx == CARRIER:
+            learned_b = c[0].checkbox(
+                "learned local rate in B", learned, key="pg_learned_b", help=LEARNED_HELP
+            )
+        settings_b = dataclasses.replace(a, nu=nu_b, velocity=(cx_b, cy_b), learned=learned_b)
     knobs = dict(st.session_state.get(KNOBS_KEY, {}))
     knobs.update({k: st.session_state[k] for k in KNOB_KEYS if k in st.session_state})
     st.session_state[KNOBS_KEY] = knobs
@@ -151,8 +165,10 @@ def knobs_from_record(record: PlaygroundRecord) -> dict:
         "pg_bx": a.boundary[0],
         "pg_by": a.boundary[1],
         "pg_fork": FORK_B[0] if b is None else FORK_B[1],
+        "pg_learned": bool(a.learned),
     }
     if b is not None:
+        knobs["pg_learned_b"] = bool(b.learned)
         knobs["pg_nu_b"] = float(b.nu)
         knobs["pg_cx_b"] = float(b.velocity[0])
         knobs["pg_cy_b"] = float(b.velocity[1])
@@ -181,9 +197,12 @@ def knob_problems(record: PlaygroundRecord, n_times: int) -> list[str]:
                 problems.append(f"fork {name}: {what} = {value:.6g} is outside [{lo:g}, {hi:g}]")
         if s.n_substeps not in SUBSTEPS:
             problems.append(f"fork {name}: {s.n_substeps!r} sub-steps is not among {SUBSTEPS}")
-    # the knobs give B its own ν and velocity only; the rest is A's
-    if b is not None and dataclasses.replace(b, nu=a.nu, velocity=a.velocity) != a:
-        problems.append("fork B differs from A in more than ν and velocity")
+    # the knobs give B its own ν, velocity and learned rate only; the rest is A's
+    if (
+        b is not None
+        and dataclasses.replace(b, nu=a.nu, velocity=a.velocity, learned=a.learned) != a
+    ):
+        problems.append("fork B differs from A in more than ν, velocity and the learned rate")
     return problems
 
 
@@ -289,10 +308,9 @@ def step_forks(
     n: int,
 ) -> None:
     """March every fork ``n`` more steps (up to :data:`MAX_STEPS`), recording errors."""
-    shape, box = marching_latent(loaded.model)
     n = min(n, MAX_STEPS - state.n_steps)
     for name, fork in state.forks.items():
-        solver = build_solver(settings[name], shape, box)
+        solver = model_solver(settings[name], loaded.model)
         new = march(solver, fork.latents[-1], n, settings[name])
         fork.errors += _errors(loaded, case, t, new, len(fork.latents))
         fork.latents += new
@@ -400,8 +418,7 @@ def physics_view(
         spectra["truth on the latent grid"] = _spectrum(torch.as_tensor(pooled))
     left, right = st.columns(2)
     show(spectrum_figure(spectra), "pg_spectrum", left)
-    shape, box = marching_latent(loaded.model)
-    solver = build_solver(settings, shape, box)
+    solver = model_solver(settings, loaded.model)
     n = min(60, truth.shape[0] - 1 - t)
     encoded = prediction(loaded, case, "reconstruction", t, n).latents
     times = np.asarray(case.coords["t"])[t : t + n + 1]
@@ -473,16 +490,15 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
         return
     settings_a, settings_b = settings_widgets(defaults)
     settings = {"A": settings_a, "B": settings_b or settings_a}
-    shape, box = marching_latent(loaded.model)
     try:  # e.g. a stencil wider than this latent grid
-        solver_a = build_solver(settings_a, shape, box)
+        solver_a = model_solver(settings_a, loaded.model)
     except DianoError as exc:
         st.warning(f"Not marching: {exc}", icon=":material/warning:")
         return
     ok = stability_view(stability(solver_a, settings_a), "(A)")
     if settings_b is not None:
         try:
-            report_b = stability(build_solver(settings_b, shape, box), settings_b)
+            report_b = stability(model_solver(settings_b, loaded.model), settings_b)
         except DianoError as exc:  # e.g. a carrier marched against the flow
             st.warning(f"Fork B not marching: {exc}", icon=":material/warning:")
             ok = False

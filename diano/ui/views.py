@@ -17,6 +17,7 @@ from diano.data import FlowData
 from diano.explore import (
     MODES,
     abs_error,
+    describe_pde,
     mse_curve,
     pipeline_arrays,
     pool_to,
@@ -179,6 +180,9 @@ def model_card(loaded: LoadedModel, case: FlowData | None) -> pd.DataFrame:
     horizon = trained_horizon(loaded)
     if horizon:
         rows.append(("trained rollout horizon", f"{horizon} steps"))
+    pde = describe_pde(model)
+    if pde:
+        rows.append(("latent PDE", pde))
     rows += [
         ("training command", info.command or "—"),
         ("checkpoint", f"{loaded.path.name} ({info.size / 1e6:.2f} MB, {info.dtype})"),

@@ -273,7 +273,7 @@ def test_bundle_restores_the_playground_march_from_the_edited_latent(
     assert record["b_edited"] is True and record["B"] is None
     assert record["A"] == {"nu": 0.0025, "velocity": [0.4, -0.05], "dt": 0.02, "n_substeps": 4,
                            "scheme": "central2", "boundary": ["free", "periodic"],
-                           "source": None}  # fmt: skip
+                           "source": None, "learned": False}  # fmt: skip
     assert manifest["solver_settings"] == record["A"]  # the settings in use, not the defaults
     at.slider(key="transfer_t").set_value(4).run()  # a frame without the edits fork B marches
     assert any("fork B marches the edits of frame 3" in w for w in messages(at, "warning"))

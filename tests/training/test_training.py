@@ -387,6 +387,17 @@ def test_model_config_sets_the_latent_pde_from_the_data_and_flags() -> None:
         )
 
 
+def test_correction_flag_adds_a_learned_rate_to_the_carrier_latent_only() -> None:
+    from diano.training.command import model_config
+
+    args = ("cylinder2d", "diano", "temporal", "default", 0.05, [100.0], False)
+    corrected = model_config(*args, {"correction": 16})
+    assert corrected.carrier and corrected.pde.correction == 16
+    assert model_config(*args).pde.correction == 0  # off by default
+    with pytest.raises(ConfigError, match="carrier latent"):
+        model_config(*args, {"correction": 16}, None, False)  # --no-carrier
+
+
 def test_speed_sets_the_latent_advection_in_each_benchmarks_units() -> None:
     from diano.training.command import model_config
 
