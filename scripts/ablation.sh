@@ -42,21 +42,21 @@ variant fs-k100 --no-carrier --tie-region wake --k-max 100  # the measured recip
 variant fs --no-carrier --tie-region wake      # the measured recipe: periodic latent, K to 200
 variant fs-oucs2 --no-carrier --tie-region wake --scheme oucs2  # less dispersive advection
 variant fs-boxtie --no-carrier --tie-region box  # readability tied over the whole box
-variant fs-carrier --edit-weight 0             # an open field fed at the cylinder by a
-                                               # periodic carrier, box tie, no edit term
-variant fs-carrier-w1 --edit-weight 0 --tie-weight 1.0  # the carrier with a twice as strong tie
-variant fs-carrier-c4 --edit-weight 0 --scheme central4  # the carrier, fourth-order advection
-variant fs-carrier-edit --edit-weight 0.5      # the shipped recipe: the carrier, and a latent
-                                               # bump must decode to itself
-variant fs-carrier-edit2 --edit-weight 2.0     # the same, four times as strong
-variant fs-carrier-edit01 --edit-weight 0.1    # the same, five times weaker
-variant fs-carrier-edit02 --edit-weight 0.2    # the same, 0.4 times as strong
-variant fs-carrier-edit-a05 --edit-weight 0.5 --edit-amplitude 0.5  # bumps a quarter as high
-variant fs-carrier-edit-late --edit-weight 0.5 --edit-start 0.6  # the term only once K = 200
+variant fs-carrier --correction 0 --edit-weight 0  # an open field fed at the cylinder by
+                                               # a periodic carrier, box tie, no edit term
+variant fs-carrier-w1 --correction 0 --edit-weight 0 --tie-weight 1.0  # twice as strong a tie
+variant fs-carrier-c4 --correction 0 --edit-weight 0 --scheme central4  # fourth-order advection
+variant fs-carrier-edit --correction 0 --edit-weight 0.5  # the carrier, and a latent bump
+                                               # must decode to itself
+variant fs-carrier-edit2 --correction 0 --edit-weight 2.0  # the same, four times as strong
+variant fs-carrier-edit01 --correction 0 --edit-weight 0.1  # the same, five times weaker
+variant fs-carrier-edit02 --correction 0 --edit-weight 0.2  # the same, 0.4 times as strong
+variant fs-carrier-edit-a05 --correction 0 --edit-weight 0.5 --edit-amplitude 0.5  # lower bumps
+variant fs-carrier-edit-late --correction 0 --edit-weight 0.5 --edit-start 0.6  # from K = 200
 variant fs-carrier-corr --edit-weight 0 --correction 16  # the carrier with a learned local
                                                # rate downstream of the source, no edit term
-variant fs-carrier-edit-corr --edit-weight 0.5 --correction 16  # the shipped recipe and the
-                                               # learned local rate
+variant fs-carrier-edit-corr --edit-weight 0.5 --correction 16  # the shipped recipe: the
+                                               # edit term and the learned local rate
 variant fs-learned --no-carrier --tie-region wake --learnable-pde  # nu and c trained
 SCENARIO=static variant static-tied             # static, latent tied to the pooled input (shipped)
 SCENARIO=static variant static-untied --tie-weight 0  # static without the tie

@@ -42,12 +42,22 @@ CASES = (180.0, 225.0)
 HORIZON = 20
 
 
-def _config(name: str, grid: int, latent: int | None, size: str = "tiny", carrier: bool = False):
+def _config(
+    name: str,
+    grid: int,
+    latent: int | None,
+    size: str = "tiny",
+    carrier: bool = False,
+    correction: int = 0,
+):
     config = default_config(name, BENCHMARK, "temporal", size=size)
     if latent is not None and hasattr(config, "latent_shape"):
         config = dataclasses.replace(config, grid_shape=(grid, grid), latent_shape=(latent, latent))
     if carrier and name == "diano":
         config = carrier_config(config)
+        if correction:
+            pde = dataclasses.replace(config.pde, correction=correction)
+            config = dataclasses.replace(config, pde=pde)
     return config
 
 
@@ -79,6 +89,7 @@ def make_fixture(
     models: tuple[str, ...] = MODEL_NAMES,
     size: str = "tiny",
     carrier: bool = False,
+    correction: int = 0,
 ) -> tuple[Path, Path]:
     """Write the fixture cases and checkpoints; return ``(checkpoint_dir, samples_dir)``.
 
@@ -92,6 +103,8 @@ def make_fixture(
         size: preset size, ``"tiny"`` (tests) or ``"default"`` (the shipped models' size,
             for timings; use ``n=128``).
         carrier: DIANO's latent is a carrier latent (two channels; needs ``latent`` >= 8).
+        correction: with ``carrier``, the width of a learned local rate in its latent PDE
+            (its zero-initialised output layer filled with random weights, so it acts).
     """
     root = Path(root)
     samples, checkpoints = root / "samples", root / "checkpoints"
@@ -103,7 +116,11 @@ def make_fixture(
     data_sha = sha256_file(data.path)
     torch.manual_seed(0)
     for name in models:
-        model = build_model(name, _config(name, n, latent, size, carrier))
+        model = build_model(name, _config(name, n, latent, size, carrier, correction))
+        rate = getattr(getattr(model, "solver", None), "correction", None)
+        if rate is not None:
+            with torch.no_grad():
+                rate.out.weight.normal_(0.0, 0.2)
         channels = list(model.config.in_channels)
         model.set_normalizer(data.normalizer_stats(channels))
         fields = data.torch(channels)
@@ -114,6 +131,7 @@ def make_fixture(
             f"--size {size} --fit-steps {fit_steps}"
             + (f" --latent {latent}" if latent is not None else "")
             + (" --carrier" if carrier else "")
+            + (f" --correction {correction}" if correction else "")
         )
         metrics = {"fixture": "random weights" if not fit_steps else f"fitted {fit_steps} steps"}
         if loss is not None:
@@ -236,6 +254,9 @@ def main() -> None:
     parser.add_argument(
         "--carrier", action="store_true", help="DIANO with a carrier latent (--latent >= 8)"
     )
+    parser.add_argument(
+        "--correction", type=int, default=0, help="with --carrier: width of a learned local rate"
+    )
     args = parser.parse_args()
     if BENCHMARK in args.benchmarks:
         ckpt, samples = make_fixture(
@@ -246,6 +267,7 @@ def main() -> None:
             args.fit_steps,
             size=args.size,
             carrier=args.carrier,
+            correction=args.correction,
         )
     others = tuple(b for b in args.benchmarks if b != BENCHMARK)
     if others:

@@ -144,6 +144,16 @@ def edit_verdict(response: dict[str, Any], radius_cells: float = 2.0, unit: str 
             f"Not the edit: the decoded change correlates {sign:+.2f} with the bump, so the "
             "decoder does not read this latent cell by cell."
         )
+    first, steps = float(response["locality"][0]), response.get("steps") or []
+    if local < 0.5 and first >= 0.5 and start <= 1.0:
+        after = f" after {steps[-1]} steps" if steps else " by the end of the march"
+        return (
+            f"Local where it was put (sign {sign:+.2f}, {first:.0%} within {radius_cells:g} "
+            f"cells, {start:.1f} cells from the bump), then it spreads as it marches: "
+            f"{local:.0%} within {radius_cells:g} cells{after}; its centre moves at "
+            f"{speed:.2f}{unit}"
+            + (f" (the latent carries it at {expected:.2f}{unit})." if expected else ".")
+        )
     if local < 0.5 or not start <= 1.0:
         return (
             f"Right sign ({sign:+.2f}) but spread out: {local:.0%} of the change lies within "

@@ -98,9 +98,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="WIDTH",
-        help="carrier latent: add a learned local rate (two 3×3 convolutions of WIDTH hidden "
-        "channels, on the field and the position) to the latent PDE downstream of the source; "
-        "0 (default) is the pure advection–diffusion",
+        help="carrier latent: a learned local rate (two 3×3 convolutions of WIDTH hidden "
+        "channels, on the field and the position) in the latent PDE downstream of the source; "
+        "the default recipe's is 16, 0 is the pure advection–diffusion",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     for name, kind in (
@@ -186,7 +186,7 @@ def model_config(
     if learnable:
         config = dataclasses.replace(config, learnable_pde=True)
     changes = {k: v for k, v in (pde_changes or {}).items() if v is not None}
-    correction = changes.pop("correction", 0)
+    correction = changes.pop("correction", None)
     if changes:
         if config.pde is None or not hasattr(config.pde, "scheme"):
             raise ConfigError(
@@ -210,6 +210,8 @@ def model_config(
         if learnable:
             raise ConfigError("--carrier keeps the latent PDE fixed; drop --learnable-pde")
         config = carrier_config(config)
+    if correction is None:  # the recipe's, on its carrier latent
+        correction = rec.correction if carrier else 0
     if correction:
         if not carrier:
             raise ConfigError("--correction adds a learned rate to a carrier latent; drop it")

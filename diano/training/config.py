@@ -161,6 +161,9 @@ class Recipe:
         carrier: DIANO's cylinder2d temporal latent is a carrier latent (an open field fed at
             the cylinder by a periodic carrier, :func:`~diano.models.presets.carrier_config`)
             unless the command says otherwise.
+        correction: hidden width of the carrier latent's learned local rate
+            (:class:`~diano.solvers.correction.LocalCorrection2d`; 0: none) unless the
+            command's ``--correction`` says otherwise.
         description: one line for ``--help`` and the checkpoint metadata.
         scenario_descriptions: scenario (or ``"carrier"``) → the line for checkpoints of that
             scenario (or of a carrier latent), where the recipe trains it differently from
@@ -171,6 +174,7 @@ class Recipe:
     model_size: str = "default"
     latent: Literal["measured", "paper"] = "measured"
     carrier: bool = False
+    correction: int = 0
     description: str = ""
     scenario_descriptions: dict[str, str] = field(default_factory=dict)
 
@@ -228,13 +232,15 @@ RECIPES: dict[str, Recipe] = {
             "carrier": {"tie_region": "box", "edit_weight": 0.5},
         },
         carrier=True,
+        correction=16,
         description="measured best: latent-only rollout loss with a horizon curriculum, "
         "reconstruction and a readability tie (DIANO)",
         scenario_descriptions={
             "carrier": "measured best: latent-only rollout loss with a horizon curriculum and "
             "reconstruction; DIANO's latent an open field fed at the cylinder by a periodic "
-            "carrier, the field tied to the pooled vorticity over the whole box, and a random "
-            "latent bump asked to decode to the same bump in the vorticity",
+            "carrier, the field tied to the pooled vorticity over the whole box, a random "
+            "latent bump asked to decode to the same bump in the vorticity, and a learned local "
+            "rate in the latent PDE downstream of the cylinder",
             "many_to_one": f"{_MAP_TEXT}; DIANO's latent velocities tied to the box-averaged "
             "velocities",
             "static": f"{_STATIC_TEXT}; the latent tied to the pooled input over the box",

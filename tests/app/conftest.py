@@ -53,10 +53,10 @@ def fixture_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def carrier_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """``(checkpoint_dir, samples_dir)``: a DIANO with a carrier latent (8×8, two channels)
-    on the same two cases."""
+    and a learned local rate in its latent PDE, on the same two cases."""
     return _fixture_script().make_fixture(
         tmp_path_factory.mktemp("carrier"), n=32, n_times=24, latent=8, models=("diano",),
-        carrier=True,
+        carrier=True, correction=4,
     )  # fmt: skip
 
 

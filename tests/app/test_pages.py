@@ -225,6 +225,16 @@ def test_pages_work_on_a_carrier_latent(carrier_dirs, make_app) -> None:
     assert at.selectbox(key="pg_bx").value == "carrier"
     assert "carrier" in at.selectbox(key="pg_bx").options
     assert any("Carrier latent" in c.value for c in at.caption)
+    # the model's learned local rate is on by default; off, the march is the pure PDE
+    assert at.checkbox(key="pg_learned").value is True
+    at.button(key="pg_step1").click().run()
+    with_rate = at.session_state["playground"].forks["A"].latents[-1].clone()
+    at.button(key="pg_reset").click().run()
+    at.checkbox(key="pg_learned").uncheck().run()
+    at.button(key="pg_step1").click().run()
+    assert not torch.equal(at.session_state["playground"].forks["A"].latents[-1], with_rate)
+    at.checkbox(key="pg_learned").check().run()
+    at.button(key="pg_reset").click().run()
     at.button(key="pg_step10").click().run()
     assert not at.exception and "10 step(s) marched" in texts(at)
     latents = at.session_state["playground"].forks["A"].latents
@@ -237,6 +247,8 @@ def test_pages_work_on_a_carrier_latent(carrier_dirs, make_app) -> None:
     # another x boundary marches both channels as a plain latent
     at.number_input(key="pg_cx").set_value(1.0).run()
     at.selectbox(key="pg_bx").set_value("periodic").run()
+    # the rate belongs to the carrier's field: no switch for it here
+    assert "pg_learned" not in [getattr(c, "key", None) for c in at.checkbox]
     at.button(key="pg_step1").click().run()
     assert not at.exception and "1 step(s) marched" in texts(at)
     at = goto(at, "editor")

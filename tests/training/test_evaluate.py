@@ -241,12 +241,25 @@ def _response(sign, locality, offset, speed, expected=0.85):
         (_response(0.31, 0.32, 1.6, 0.20), "Right sign (+0.31) but spread out"),
         (_response(0.9, 0.8, 2.5, 0.6), "Right sign"),  # local, but somewhere else
         (_response(0.9, 0.7, 0.3, 0.3), "Local"),  # stays put: lags the latent
-        (_response(0.9, 0.69, 0.29, 0.64), "The edit itself"),  # the shipped DIANO
+        (_response(0.9, 0.69, 0.29, 0.64), "The edit itself"),  # carrier + edit term
         (_response(1.0, 0.6, 0.0, 0.35, None), "The edit itself"),  # no latent speed known
     ],
 )
 def test_edit_verdict_says_what_a_measured_response_means(response, opening) -> None:
     assert edit_verdict(response).startswith(opening)
+
+
+def test_edit_verdict_tells_a_local_edit_that_spreads_while_marching() -> None:
+    # the shipped DIANO with its learned rate: 95 % local when put, 49 % after 40 steps
+    response = {"sign": 0.92, "locality": [0.95, 0.88, 0.74, 0.63, 0.49],
+                "offset_cells": [0.15, 0.17, 0.31, 0.36, 0.44], "steps": [0, 10, 20, 30, 40],
+                "speed": 0.72, "expected_speed": 0.85}  # fmt: skip
+    verdict = edit_verdict(response, unit=" U∞")
+    assert verdict.startswith("Local where it was put (sign +0.92, 95% within 2 cells")
+    assert "49% within 2 cells after 40 steps" in verdict and "0.72 U∞" in verdict
+    # spread from the start is not this case
+    spread = {**response, "locality": [0.4, 0.4, 0.4, 0.4, 0.4]}
+    assert edit_verdict(spread).startswith("Right sign")
 
 
 @pytest.mark.usefixtures("evaluate_env")

@@ -391,9 +391,13 @@ def test_correction_flag_adds_a_learned_rate_to_the_carrier_latent_only() -> Non
     from diano.training.command import model_config
 
     args = ("cylinder2d", "diano", "temporal", "default", 0.05, [100.0], False)
-    corrected = model_config(*args, {"correction": 16})
-    assert corrected.carrier and corrected.pde.correction == 16
-    assert model_config(*args).pde.correction == 0  # off by default
+    corrected = model_config(*args, {"correction": 8})
+    assert corrected.carrier and corrected.pde.correction == 8
+    assert model_config(*args).pde.correction == 16  # the default recipe's
+    assert model_config(*args, {"correction": 0}).pde.correction == 0  # --correction 0
+    assert model_config(*args, None, None, False).pde.correction == 0  # --no-carrier: none
+    paper = model_config("cylinder2d", "diano", "temporal", "paper", 0.05, [100.0], False)
+    assert paper.pde.correction == 0
     with pytest.raises(ConfigError, match="carrier latent"):
         model_config(*args, {"correction": 16}, None, False)  # --no-carrier
 
