@@ -15,8 +15,9 @@ compresses a flow field in three steps:
 
 1. an **FNO encoder** maps the field on an N×N grid to a coarse **M×M latent grid that lives
    on physical coordinates**;
-2. a **differentiable PDE solver** (here 2D advection–diffusion, ∂z/∂t + c·∇z = ν∇²z) is the
-   only thing that moves the latent forward in time;
+2. a **differentiable PDE solver** (here 2D advection–diffusion, ∂z/∂t + c·∇z = ν∇²z; the
+   shipped model adds a small learned local rate f(z, x, y) downstream of the cylinder,
+   see the model card) is the only thing that moves the latent forward in time;
 3. an **FNO decoder** rebuilds the full field from the latent.
 
 Because the latent is a grid in space, you can look at it, edit it and march it with the

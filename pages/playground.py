@@ -15,7 +15,9 @@ st.markdown(
     "shows the CFL number |c|·dt/h and the diffusion number ν·dt/h² against their limits; "
     "with *auto* sub-steps the solver splits a step as much as stability needs. Two futures "
     "are marched side by side: the original latent (A) and either your edited latent or the "
-    "same latent with other settings (B). Changing a knob restarts both."
+    "same latent with other settings (B). Changing a knob restarts both. A model trained "
+    "with a learned local rate (the shipped temporal DIANO) adds f(z, x, y) to the right-hand "
+    "side downstream of the cylinder; its switch marches with or without it."
 )
 loaded = widgets.require_model(chosen, "diano")
 case = widgets.require_case(chosen)

@@ -447,8 +447,9 @@ def physics_view(
             if settings.carrier
             else ""
         )
+        equation = "∂z/∂t + c·∇z = ν∇²z" + (" + f(z, x, y)" if settings.learned else "")
         right.caption(
-            "0: the latent obeys ∂z/∂t + c·∇z = ν∇²z with these settings; 1: its change is "
+            f"0: the latent obeys {equation} with these settings; 1: its change is "
             "unexplained by the PDE. The encoded truth shows how well the encoder's latents "
             "follow the physics the solver imposes." + carrier
         )
