@@ -57,6 +57,8 @@ variant fs-carrier-corr --edit-weight 0 --correction 16  # the carrier with a le
                                                # rate downstream of the source, no edit term
 variant fs-carrier-edit-corr --edit-weight 0.5 --correction 16  # the shipped recipe: the
                                                # edit term and the learned local rate
+variant fs-carrier-edit-corr-m40 --edit-weight 0.5 --correction 16 --edit-steps 40  # edits
+                                               # marched 0-40 steps before they are compared
 variant fs-learned --no-carrier --tie-region wake --learnable-pde  # nu and c trained
 SCENARIO=static variant static-tied             # static, latent tied to the pooled input (shipped)
 SCENARIO=static variant static-untied --tie-weight 0  # static without the tie

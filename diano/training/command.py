@@ -108,6 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("lr", float), ("seed", int), ("k-start", int), ("k-max", int), ("n-decoded", int),
         ("tie-weight", float), ("recon-weight", float), ("patience", int), ("num-workers", int),
         ("edit-weight", float), ("edit-amplitude", float), ("edit-start", float),
+        ("edit-steps", int),
     ):  # fmt: skip
         parser.add_argument(
             f"--{name}", type=kind, default=None, help=f"override the preset's {name}"
@@ -122,7 +123,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = (
         "epochs", "iters_per_epoch", "minutes", "batch_size", "lr", "seed", "k_start", "k_max",
         "n_decoded", "tie_weight", "recon_weight", "patience", "num_workers", "tie_region",
-        "holdout", "edit_weight", "edit_amplitude", "edit_start",
+        "holdout", "edit_weight", "edit_amplitude", "edit_start", "edit_steps",
     )  # fmt: skip
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 

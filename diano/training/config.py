@@ -60,6 +60,9 @@ class TrainConfig:
             in the first output channel, ``w · (1 − corr(D(z + b) − D(z), b on the grid))``.
         edit_start: share of the run after which the edit-response term joins the loss
             (0: from the start).
+        edit_steps: marching models: the edited and the original latents are marched a
+            random 0…``edit_steps`` steps before the decoded change is compared with the
+            bump carried that far at the latent's x-speed (0: compared at once).
         edit_amplitude: mean peak of those bumps in latent standard deviations; each bump's
             peak is drawn from ``[0.5, 1.5] × edit_amplitude``.
         patience: epochs without a better validation score before stopping early (0: never).
@@ -92,6 +95,7 @@ class TrainConfig:
     edit_weight: float = 0.0
     edit_amplitude: float = 2.0
     edit_start: float = 0.0
+    edit_steps: int = 0
     patience: int = 0
     val_samples: int = 16
     num_workers: int = 0
@@ -115,6 +119,7 @@ class TrainConfig:
             ),
             (self.edit_amplitude > 0, "edit_amplitude must be > 0"),
             (0 <= self.edit_start < 1, "edit_start must lie in [0, 1)"),
+            (self.edit_steps >= 0, "edit_steps must be >= 0"),
             (self.tie_region in ("wake", "box"), "tie_region must be 'wake' or 'box'"),
             (0 < self.train_fraction < 1, "train_fraction must lie in (0, 1)"),
             (self.holdout in ("random", "time"), "holdout must be 'random' or 'time'"),

@@ -95,6 +95,7 @@ def random_bumps(
     region: Tensor | None = None,
     sigma_cells: tuple[float, float] = (0.75, 2.0),
     amplitude: tuple[float, float] = (1.0, 3.0),
+    shift: float = 0.0,
 ) -> tuple[Tensor, Tensor]:
     """One random Gaussian bump per sample of a latent channel ``field (B, 1, My, Mx)``.
 
@@ -104,7 +105,8 @@ def random_bumps(
 
     Returns:
         ``(bump, image)``: the bump on the latent grid, and the same bump (unit peak, same
-        sign) on the cell-centred ``fine_shape`` grid of the same box.
+        sign) on the cell-centred ``fine_shape`` grid of the same box, its centre moved
+        ``shift`` box lengths along x (where the flow carries it).
     """
     b, _, my, mx = field.shape
     dev, dt = field.device, field.dtype
@@ -120,8 +122,9 @@ def random_bumps(
     sign = torch.where(torch.rand(b, device=dev) < 0.5, -1.0, 1.0).to(dt)
     scale = amplitude[0] + (amplitude[1] - amplitude[0]) * torch.rand(b, device=dev, dtype=dt)
     peak = (sign * scale * field.detach().flatten(1).std(dim=1)).view(b, 1, 1, 1)
+    moved = centre + torch.tensor([0.0, float(shift)], device=dev, dtype=dt)
     return peak * _gaussian(centre, sigma, (my, mx)), sign.view(b, 1, 1, 1) * _gaussian(
-        centre, sigma, fine_shape
+        moved, sigma, fine_shape
     )
 
 
@@ -179,13 +182,41 @@ class Objective(nn.Module):
 
     def edit(self, z: Tensor, decoded: Tensor, mask: Tensor | None) -> Tensor:
         """Mean ``1 − corr(D(z + b) − D(z), b on the data grid)`` over the batch, for random
-        bumps ``b`` in the first latent channel (``decoded = D(z)``)."""
+        bumps ``b`` in the first latent channel (``decoded = D(z)``). With ``edit_steps``
+        n > 0 in a marching scenario, both latents are first marched a random 0…n steps and
+        the decoded change is compared with the bump carried that far at the latent's
+        x-speed: an edit must stay itself as it marches."""
         shape = tuple(decoded.shape[2:])
         a = self.config.edit_amplitude
-        bump, image = random_bumps(z[:, :1], shape, self.edit_region, amplitude=(a / 2, 3 * a / 2))
+        n = self._edit_march()
+        shift = self._latent_shift(n)
+        bump, image = random_bumps(
+            z[:, :1], shape, self.edit_region, amplitude=(a / 2, 3 * a / 2), shift=shift
+        )
         z_edit = torch.cat([z[:, :1] + bump, z[:, 1:]], dim=1)
-        delta = self.model.decode(z_edit, shape)[:, :1] - decoded[:, :1]
+        if n == 0:
+            delta = self.model.decode(z_edit, shape)[:, :1] - decoded[:, :1]
+        else:
+            pair = self.model.decode(self.model.step(torch.cat([z, z_edit]), n), shape)[:, :1]
+            delta = pair[z.shape[0] :] - pair[: z.shape[0]]
         return (1.0 - pearson(delta, image, mask=mask)).mean()
+
+    def _edit_march(self) -> int:
+        """Steps the edited latent is marched before it is compared (0 without marching)."""
+        n = self.config.edit_steps
+        if n <= 0 or self.model.scenario not in ("temporal", "geometric"):
+            return 0
+        return int(torch.randint(0, n + 1, ()).item())
+
+    def _latent_shift(self, n: int) -> float:
+        """How far (box lengths along x) the latent's advection carries a bump in ``n`` steps."""
+        if n == 0:
+            return 0.0
+        pde = getattr(getattr(self.model, "config", None), "pde", None)
+        if pde is None or getattr(pde, "velocity", None) is None:
+            return 0.0
+        box = float(pde.box[-1]) if pde.box is not None else 1.0
+        return float(pde.velocity[0]) * float(pde.dt) * n / box
 
     def tie(self, z: Tensor, truth: Tensor, mask: Tensor | None) -> Tensor:
         """Mean ``1 − corr(z, pooled truth)`` over the batch (first latent channel)."""

@@ -10,6 +10,7 @@ import argparse
 import os
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -145,6 +146,45 @@ def test_edit_term_rewards_a_decoder_that_reads_the_latent_as_the_field() -> Non
     blind_term = blind.edit(z, blind.model.decode(z, (32, 32)), None).detach()
     assert float(blind_term) == pytest.approx(1.0)
     assert not Objective(_Reader(True), TrainConfig(edit_weight=0.0)).edit_on
+
+
+class _Marcher(_Reader):
+    """A reader whose latent moves one cell along x every 25 steps (0.5 box/time, dt 0.01,
+    8 cells), exactly, or not at all (``moves=False``)."""
+
+    scenario = "temporal"
+
+    def __init__(self, moves: bool = True) -> None:
+        super().__init__(True)
+        self.moves = moves
+        self.config = SimpleNamespace(pde=SimpleNamespace(velocity=(0.5, 0.0), dt=0.01, box=None))
+
+    def step(self, z: torch.Tensor, n: int = 1) -> torch.Tensor:
+        return torch.roll(z, n // 25, dims=-1) if self.moves else z
+
+
+def test_marched_edit_term_asks_the_edit_to_move_with_the_latent(monkeypatch) -> None:
+    torch.manual_seed(0)
+    z = torch.randn(6, 1, 8, 8)
+    region = torch.zeros(8, 8, dtype=torch.bool)
+    region[2:6, 2:5] = True  # away from the x edge the roll wraps across
+    cfg = TrainConfig(edit_weight=1.0, edit_steps=50)
+    terms = {}
+    for moves in (True, False):
+        objective = Objective(_Marcher(moves), cfg, edit_region=region)
+        monkeypatch.setattr(objective, "_edit_march", lambda: 50)  # two cells
+        torch.manual_seed(1)
+        decoded = objective.model.decode(z, (32, 32))
+        terms[moves] = float(objective.edit(z, decoded, None).detach())
+    assert terms[True] < 0.05  # the bump decodes to itself where the latent carried it
+    assert terms[False] > 0.3  # an edit left behind is not where the flow takes it
+    assert Objective(_Marcher(), cfg)._latent_shift(25) == pytest.approx(0.125)
+    # drawn steps lie in 0..edit_steps; a static model never marches
+    objective = Objective(_Marcher(), cfg)
+    assert {objective._edit_march() for _ in range(200)} <= set(range(51))
+    assert Objective(_Reader(True), cfg)._edit_march() == 0
+    with pytest.raises(ConfigError, match="edit_steps"):
+        TrainConfig(edit_steps=-1)
 
 
 def test_edit_amplitude_sets_the_range_of_the_bump_peaks(monkeypatch) -> None:
