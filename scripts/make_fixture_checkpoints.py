@@ -33,7 +33,12 @@ from diano.checkpoints import checkpoint_path, save_checkpoint, update_manifest
 from diano.data import load, sha256_file, write_case
 from diano.explore import vortex_street
 from diano.explore.synthetic import stenosis_channel, vessel_tube
-from diano.models.presets import carrier_config, default_config, supported_scenarios
+from diano.models.presets import (
+    carrier_config,
+    default_config,
+    standing_config,
+    supported_scenarios,
+)
 from diano.models.registry import build_model
 
 BENCHMARK = "cylinder2d"
@@ -175,6 +180,7 @@ def make_geometric_fixture(
     vessel: int = 32,
     models: tuple[str, ...] = MODEL_NAMES,
     benchmarks: tuple[str, ...] = ("stenosis2d", "coronary3d"),
+    standing: bool = False,
 ) -> tuple[Path, Path]:
     """Synthetic ``stenosis2d`` and ``coronary3d`` cases and tiny random-weight checkpoints.
 
@@ -186,6 +192,8 @@ def make_geometric_fixture(
             (latent 8³).
         models: registered models to save (those with a preset for the benchmark).
         benchmarks: which of the two to write.
+        standing: DIANO's stenosis line with a standing profile plus a travelling part
+            (:func:`~diano.models.presets.standing_config`).
 
     Returns:
         ``(checkpoint_dir, samples_dir)``.
@@ -209,6 +217,8 @@ def make_geometric_fixture(
             config = default_config(name, "stenosis2d", "geometric", size="tiny")
             if name == "diano":
                 config = dataclasses.replace(config, grid_shape=(h, w), latent_shape=(w // 4,))
+                if standing:
+                    config = standing_config(config)
             model = build_model(name, config)
             _save_random(model, "stenosis2d", "geometric", data, checkpoints, command)
     if "coronary3d" in benchmarks:
@@ -252,6 +262,9 @@ def main() -> None:
     )
     parser.add_argument("--vessel", type=int, default=64, help="n of the synthetic n³ vessel")
     parser.add_argument(
+        "--standing", action="store_true", help="DIANO's stenosis line: standing + travelling"
+    )
+    parser.add_argument(
         "--carrier", action="store_true", help="DIANO with a carrier latent (--latent >= 8)"
     )
     parser.add_argument(
@@ -272,7 +285,7 @@ def main() -> None:
     others = tuple(b for b in args.benchmarks if b != BENCHMARK)
     if others:
         ckpt, samples = make_geometric_fixture(
-            args.root, tuple(args.stenosis), args.vessel, benchmarks=others
+            args.root, tuple(args.stenosis), args.vessel, benchmarks=others, standing=args.standing
         )
     print(f"DIANO_CHECKPOINT_DIR={ckpt} DIANO_SAMPLES_DIR={samples}")
 

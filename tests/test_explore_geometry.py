@@ -12,14 +12,17 @@ from diano.errors import ConfigError, DataError, UnstableSolverError
 from diano.explore.line import (
     LineSettings,
     build_line_solver,
+    centreline_line,
     decode_line,
     encode_line,
+    fitted_to,
     line_coordinates,
     line_model,
     line_settings_from_model,
     line_stability,
     march_line,
     pooled_line,
+    standing_channels,
 )
 from diano.explore.synthetic import stenosis_channel, vessel_tube
 from diano.explore.vessel import (
@@ -141,3 +144,45 @@ def test_unstable_line_settings_are_refused(line_diano) -> None:
     assert line_stability(solver, auto).ok
     with pytest.raises(ConfigError, match="line"):
         line_model(build_model("cno", default_config("cno", "stenosis2d", size="tiny")))
+
+
+def test_standing_line_marches_its_travelling_part_as_the_model_does() -> None:
+    from diano.models.presets import standing_config
+
+    config = standing_config(default_config("diano", "stenosis2d", "geometric", size="tiny"))
+    config = dataclasses.replace(config, grid_shape=(16, 64), latent_shape=(16,))
+    model = build_model("diano", config).eval()
+    assert standing_channels(model) == 1
+    case = stenosis_channel(16, 64, 3)
+    z = encode_line(model, case["fields"][0, :1], case["mask"])
+    assert z.shape == (1, 2, 16)
+    settings = line_settings_from_model(model)
+    solver = build_line_solver(settings, 16, 1.0)
+    states = march_line(solver, z, 3, settings, standing=1)
+    assert all(torch.equal(s[:, :1], z[:, :1]) for s in states)
+    assert not torch.equal(states[-1][:, 1:], z[:, 1:])
+    with torch.no_grad():
+        torch.testing.assert_close(states[-1], model.step(z, 3), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ConfigError, match="standing"):
+        march_line(solver, z, 1, settings, standing=2)
+
+
+def test_centreline_line_and_a_fitted_reference() -> None:
+    # Poiseuille profiles through the synthetic stenosis: u = U(x) (1 − (y/h)²) with the flux
+    # fixed (U h constant), ω = −∂u/∂y = 2 U y / h²; the line is U pooled to 64 points
+    case = stenosis_channel(64, 256, 1)
+    y, mask = case["coords"]["y"][0], case["mask"]
+    half = np.maximum(np.abs(np.where(mask > 0, y[:, None], 0.0)).max(axis=0), 1e-3)
+    speed = 0.5 / half  # (W,)
+    w = 2.0 * speed[None] * y[:, None] / half[None] ** 2 * mask
+    line = centreline_line(w, mask, y, 64)
+    axis = speed.reshape(64, 4).mean(axis=1)
+    np.testing.assert_allclose(line, axis, rtol=0.08)
+    fitted, corr = fitted_to(line, axis)
+    assert line.shape == (64,) and corr > 0.995
+    # the fit maps the reference onto the line's scale; a constant reference gives 0
+    np.testing.assert_allclose(fitted.mean(), line.mean(), rtol=1e-5)
+    flat, zero = fitted_to(line, np.ones(64))
+    assert zero == 0.0 and np.allclose(flat, line.mean())
+    again, one = fitted_to(2.0 * line + 3.0, line)
+    assert one == pytest.approx(1.0) and np.allclose(again, 2.0 * line + 3.0, atol=1e-4)

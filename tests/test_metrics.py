@@ -223,3 +223,32 @@ def test_residual_with_the_advection_diffusion_solver() -> None:
     frozen = traj[:, :1].expand_as(traj).contiguous()  # a latent that does not move
     res = M.advection_diffusion_residual(frozen, 0.01, solver)
     assert torch.allclose(res, torch.ones_like(res))  # the change is wholly unexplained
+
+
+def test_centreline_velocity_of_poiseuille_flow_and_a_line_reading_it() -> None:
+    # u = U (1 − 4y²) on |y| < 1/2: ω = −∂u/∂y = 8Uy, and half the difference of the two
+    # half-channel integrals is U at every x
+    n_y, n_x = 64, 32
+    y = -0.5 + (torch.arange(n_y, dtype=torch.float64) + 0.5) / n_y
+    x = torch.linspace(0.0, 1.0, n_x, dtype=torch.float64)
+    speed = 1.0 + 0.5 * torch.sin(2 * math.pi * x)  # a centreline speed varying along x
+    w = 8.0 * speed[None, :] * y[:, None]  # (H, W)
+    uc = M.centreline_velocity(w, y=y)
+    torch.testing.assert_close(uc, speed, rtol=2e-3, atol=0)
+    # without coordinates the scale is lost, not the shape
+    assert float(M.pearson(M.centreline_velocity(w)[None], speed[None], dims=(-1,))) > 0.9999
+    # solid rows are left out: a wall band that holds junk changes nothing
+    mask = torch.ones(n_y + 8, n_x, dtype=torch.float64)
+    mask[:4] = mask[-4:] = 0
+    y_pad = -0.5 - 4.0 / n_y + (torch.arange(n_y + 8, dtype=torch.float64) + 0.5) / n_y
+    w_pad = torch.full((n_y + 8, n_x), 99.0, dtype=torch.float64)
+    w_pad[4:-4] = w
+    torch.testing.assert_close(M.centreline_velocity(w_pad, mask, y_pad), uc)
+    with pytest.raises(ConfigError, match="row coordinates"):
+        M.centreline_velocity(w, y=y[:-1])
+    # a line of 8 points reads it as the sum of its channels, per sample
+    pooled = speed.reshape(8, 4).mean(-1)
+    line = torch.stack([0.3 * pooled + 0.2, 0.7 * pooled], dim=0)[None]  # (1, 2, 8)
+    vort = w[None, None]
+    assert float(M.line_correlation(line, vort)) == pytest.approx(1.0, abs=1e-6)
+    assert float(M.line_correlation(-line, vort)) == pytest.approx(-1.0, abs=1e-6)

@@ -372,7 +372,7 @@ def _ablation_tables(runs: list[dict[str, Any]]) -> list[str]:
     lines += ["", "### Ablation over seeds (mean over seeds, range in brackets)", ""]
     lines += _header(
         "variant", "seeds", "train min", "one step", "0.1T", "0.5T", "1T", "2T",
-        "re-encoded 1T", "corr. wake 0T", "corr. wake 1T", "corr. box 0T",
+        "re-encoded 1T", "corr. wake (line) 0T", "corr. wake (line) 1T", "corr. box 0T",
     )  # fmt: skip
     for name, rows in _by_variant(runs).items():
         means = [r["scores"]["mean"] for r in rows]
@@ -387,8 +387,8 @@ def _ablation_tables(runs: list[dict[str, Any]]) -> list[str]:
                 col(lambda m: m.get("one_step")),
                 *(col(lambda m, k=k: m.get("model", {}).get(k)) for k in HORIZONS),
                 col(lambda m: m.get("reencoded", {}).get("1T")),
-                col(lambda m: m.get("latent_corr_wake", {}).get("0T")),
-                col(lambda m: m.get("latent_corr_wake", {}).get("1T")),
+                col(lambda m: _marched_corr(m).get("0T")),
+                col(lambda m: _marched_corr(m).get("1T")),
                 col(lambda m: m.get("latent_corr_box", {}).get("0T")),
             )
         )  # fmt: skip
@@ -492,6 +492,12 @@ def _transport_lines(
     return lines
 
 
+def _marched_corr(mean: dict[str, Any]) -> dict[str, float]:
+    """The marched latent's correlation per horizon: in the cylinder's wake, or of DIANO's
+    stenosis line with the centreline velocity."""
+    return mean.get("latent_corr_wake") or mean.get("latent_corr_line") or {}
+
+
 def markdown(
     results: list[dict[str, Any]],
     images: list[str],
@@ -515,7 +521,7 @@ def markdown(
         mean = r["scores"]["mean"]
         err = mean.get("rel_l2", mean.get("reconstruction"))
         mse = r.get("mse_paper")
-        corr = mean.get("latent_corr", (mean.get("latent_corr_wake") or {}).get("0T"))
+        corr = mean.get("latent_corr", _marched_corr(mean).get("0T"))
         lines.append(
             _row(
                 r["benchmark"], r["model"], r["scenario"], f"{r['n_parameters']:,}",
@@ -529,14 +535,14 @@ def markdown(
         lines += ["", "### Rollouts (mean over held-out cases and starts)", ""]
         lines += _header(
             "model", "preset", "K trained", "one step", "0.1T", "0.5T", "1T", "2T",
-            "re-encoded 1T", "corr. wake 0 / 1T", "corr. box 0",
+            "re-encoded 1T", "corr. wake (line) 0 / 1T", "corr. box 0",
         )  # fmt: skip
         for bench in dict.fromkeys(r["benchmark"] for r in march):
             rows = [r for r in march if r["benchmark"] == bench]
             for r in rows:
                 m = r["scores"]["mean"]
                 model = m.get("model", {})
-                wake, box = m.get("latent_corr_wake", {}), m.get("latent_corr_box", {})
+                wake, box = _marched_corr(m), m.get("latent_corr_box", {})
                 lines.append(
                     _row(
                         f"{r['model']} ({bench})", _recipe_label(r),

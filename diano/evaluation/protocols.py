@@ -7,7 +7,8 @@
   of the flow's period (cylinder: the shedding period from the case's measured St; stenosis:
   the cardiac cycle, its one-cycle record continued periodically), from several starts,
   next to persistence and the time-mean field, plus the latent's correlation with the
-  pooled truth in the wake and over the whole box;
+  pooled truth in the wake and over the whole box (DIANO's line: with the centreline
+  velocity);
 - many_to_one: the mapped field's rel-L2.
 
 The same function scores the committed samples (what the checkpoint test re-checks) and
@@ -89,7 +90,7 @@ def _rollout_case(
         out[name] = {f"{f:g}T": float(curve[name][s]) for f, s in kept}
     out["one_step"] = float(curve["model"][1]) if horizon >= 1 else float("nan")
     out["reconstruction"] = float(curve["model"][0])
-    for name in ("wake", "box"):
+    for name in ("wake", "box", "line"):
         if f"latent_corr_{name}" in curve:
             values = curve[f"latent_corr_{name}"]
             out[f"latent_corr_{name}"] = {f"{f:g}T": float(values[s]) for f, s in [(0.0, 0), *kept]}

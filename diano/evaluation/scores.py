@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from diano.data.flow import FlowData
-from diano.metrics import latent_correlation, rel_l2, rel_l2_per_step
+from diano.metrics import latent_correlation, line_correlation, rel_l2, rel_l2_per_step
 from diano.models.base import LatentModel
 from diano.training.objectives import encode, map_fields
 
@@ -65,7 +65,9 @@ def rollout_curve(
         ``{"model", "persistence", "time_mean"}`` curves of length ``n_steps + 1`` and, for a
         latent grid, ``"latent_corr_<name>"`` for each of ``regions`` (correlation of the
         marched latent with the pooled truth in that latent-grid region; ``None`` = all
-        fluid cells; default ``{"box": None}``).
+        fluid cells; default ``{"box": None}``); for DIANO's latent line (geometric),
+        ``"latent_corr_line"``: the line (the sum of its channels) against the centreline
+        velocity read from the true vorticity (:func:`~diano.metrics.line_correlation`).
     """
     regions = {"box": None} if regions is None else regions
     channels = model.config.in_channels
@@ -82,19 +84,25 @@ def rollout_curve(
     frames = [model.decode(z, shape)]
     corr: dict[str, list[Tensor]] = {name: [] for name in regions}
     grid_latent = z.dim() == truth.dim() - 1
+    line = model.name == "diano" and model.scenario == "geometric"
+    if line:
+        corr = {"line": []}
 
     def correlate(z: Tensor, n: int) -> None:
+        if line:
+            corr["line"].append(line_correlation(z, truth[:, n, :1], mask))
+            return
         for name, region in regions.items():
             corr[name].append(
                 latent_correlation(z[:, :1], truth[:, n, :1], region=region, mask=mask)
             )
 
-    if grid_latent:
+    if grid_latent or line:
         correlate(z, 0)
     for n in range(1, n_steps + 1):
         z = model.step(z)
         frames.append(model.decode(z, shape))
-        if grid_latent:
+        if grid_latent or line:
             correlate(z, n)
         if reencode:
             # encode the field as the data hold it: zero in solid cells
@@ -106,7 +114,7 @@ def rollout_curve(
         "persistence": rel_l2_per_step(truth[:, :1].expand_as(truth), truth, m).cpu().numpy(),
         "time_mean": rel_l2_per_step(mean_field.expand_as(truth), truth, m).cpu().numpy(),
     }
-    if grid_latent:
+    if grid_latent or line:
         for name, values in corr.items():
             out[f"latent_corr_{name}"] = torch.stack(values, 1).mean(0).cpu().numpy()
     return out

@@ -7,6 +7,11 @@ the channel height, weighted by the fluid mask), marched with a fresh
 lifted back to the plane by the decoder. As in :mod:`diano.explore.playground`, the solver
 is built with ``n_substeps="auto"`` so construction never raises; :func:`line_stability`
 reports whether the requested sub-steps are stable before a march.
+
+A line whose model keeps standing channels (``pde.standing``: a profile the march leaves
+alone plus a travelling part) is marched on its travelling channels only, and read as the
+sum of its channels (:func:`line_value`); :func:`centreline_line` gives the physical line it
+was trained to read as, the centreline velocity of the vorticity, on the same points.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from torch import Tensor, nn
 from diano.errors import ConfigError
 from diano.explore.playground import march, stability
 from diano.explore.predict import to_numpy, to_tensor
+from diano.metrics import centreline_velocity
 from diano.solvers import AdvectionDiffusion1d, StabilityReport
 
 
@@ -99,16 +105,32 @@ def line_stability(solver: AdvectionDiffusion1d, settings: LineSettings) -> Stab
     return stability(solver, settings)
 
 
+def standing_channels(model: nn.Module) -> int:
+    """Leading channels of the model's line that the march leaves alone (0: none)."""
+    return int(getattr(model, "standing", 0) or 0)
+
+
 def march_line(
-    solver: AdvectionDiffusion1d, z: Tensor, n_steps: int, settings: LineSettings
+    solver: AdvectionDiffusion1d,
+    z: Tensor,
+    n_steps: int,
+    settings: LineSettings,
+    standing: int = 0,
 ) -> list[Tensor]:
     """March the line ``z (B, Lc, M_x)`` ``n_steps`` steps; returns the new states
-    (:func:`diano.explore.playground.march` on the line).
+    (:func:`diano.explore.playground.march` on the line). The first ``standing`` channels
+    are kept as they are and the solver advances the others, as the model's own step does.
 
     Raises:
         UnstableSolverError: unstable settings, or the line became non-finite.
     """
-    return march(solver, z, n_steps, settings, what="latent line")
+    if not 0 <= standing < z.shape[1]:
+        raise ConfigError(f"standing channels {standing} of a line of {z.shape[1]} channels")
+    if standing == 0:
+        return march(solver, z, n_steps, settings, what="latent line")
+    kept = z[:, :standing]
+    moved = march(solver, z[:, standing:], n_steps, settings, what="latent line")
+    return [torch.cat([kept, m], dim=1) for m in moved]
 
 
 def _device(model: nn.Module) -> torch.device:
@@ -164,3 +186,37 @@ def pooled_line(field: np.ndarray, mask: np.ndarray | None, length: int) -> np.n
 def line_array(z: Tensor) -> np.ndarray:
     """A latent line ``(1, Lc, M_x)`` as ``(Lc, M_x)`` float32."""
     return to_numpy(z[0])
+
+
+def line_value(z: Tensor) -> np.ndarray:
+    """The line a person reads, ``(M_x,)``: the sum of its channels (a standing profile plus
+    a travelling part; the one channel of a plain line)."""
+    return line_array(z).sum(axis=0)
+
+
+def centreline_line(
+    vorticity: np.ndarray, mask: np.ndarray | None, y: np.ndarray, length: int
+) -> np.ndarray:
+    """The centreline velocity read from an ``(H, W)`` vorticity field
+    (:func:`diano.metrics.centreline_velocity`), pooled to the line's ``length`` points."""
+    w = torch.as_tensor(np.asarray(vorticity, np.float64))
+    fluid = None if mask is None else torch.as_tensor(np.asarray(mask) > 0)
+    column = centreline_velocity(w, fluid, y).numpy()  # (W,)
+    if column.size % int(length):
+        raise ConfigError(f"{column.size} columns do not divide into a line of {length} points")
+    return column.reshape(int(length), -1).mean(axis=1).astype(np.float32)
+
+
+def fitted_to(line: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, float]:
+    """``reference`` mapped onto the line's scale by a least-squares ``a·reference + b``,
+    and the Pearson correlation of the two (0 where either is constant): a physical line
+    drawn on the latent's axis without pretending the units agree."""
+    r = np.asarray(reference, np.float64)
+    z = np.asarray(line, np.float64)
+    dr, dz = r - r.mean(), z - z.mean()
+    var_r, var_z = float((dr * dr).sum()), float((dz * dz).sum())
+    if var_r <= 0 or var_z <= 0:
+        return np.full_like(z, z.mean(), dtype=np.float32), 0.0
+    a = float((dr * dz).sum()) / var_r
+    corr = float((dr * dz).sum()) / np.sqrt(var_r * var_z)
+    return (a * dr + z.mean()).astype(np.float32), corr

@@ -8,7 +8,8 @@ The latent is a coarse grid on physical coordinates. Per scenario (``reference/m
 * ``geometric``: the 2D field is encoded at full height, averaged across the channel
   height to a line ``z (B, Lc, M_x)``, marched with
   :class:`~diano.solvers.AdvectionDiffusion1d`, lifted back to 2D by a trained
-  :class:`~diano.layers.LineToPlane` and decoded;
+  :class:`~diano.layers.LineToPlane` and decoded; with ``pde.standing`` the first
+  channel(s) are a standing profile the march leaves alone and the rest travel;
 * ``many_to_one``: three encoders map ``u, v, w`` to latent velocities on ``M³`` (masked),
   :class:`~diano.solvers.PressurePoisson3d` maps them to a latent pressure, and a 3D
   decoder rebuilds ``p`` on ``N³`` (masked).
@@ -137,6 +138,9 @@ class AdvectionPDE:
         correction: carrier latents only: hidden width of a learned local rate added to the
             field downstream of the source (:class:`~diano.solvers.correction.
             LocalCorrection2d`); 0 is none, the pure advection–diffusion.
+        standing: geometric only: leading latent channels the march leaves alone (a
+            standing profile along the line); the solver advances the others (the travelling
+            part). 0: every channel is marched.
     """
 
     nu: float = 2.0e-4
@@ -148,6 +152,7 @@ class AdvectionPDE:
     box: tuple[float, ...] | None = None
     source: tuple[int, int] | None = None
     correction: int = 0
+    standing: int = 0
 
 
 @dataclass(frozen=True)
@@ -289,6 +294,14 @@ class DianoConfig:
                 )
             )
             checks.append((self.pde.correction >= 0, "pde.correction is a width >= 0"))
+            standing = self.pde.standing
+            checks.append(
+                (
+                    standing == 0
+                    or (self.scenario == "geometric" and 0 < standing < self.latent_channels),
+                    "pde.standing keeps 0 < n < latent_channels channels of a geometric line",
+                )
+            )
         if self.scenario == "many_to_one":
             checks.append((len(self.in_channels) == 3, "many_to_one takes 3 velocity channels"))
             checks.append((self.latent_channels == 1, "many_to_one uses latent_channels=1"))
@@ -375,6 +388,11 @@ class Diano(LatentModel):
         channels = len(c.in_channels) if c.scenario == "many_to_one" else c.latent_channels
         return (channels, *c.latent_shape)
 
+    @property
+    def standing(self) -> int:
+        """Leading latent channels the march leaves alone (``pde.standing``; 0 for none)."""
+        return int(getattr(self.config.pde, "standing", 0) or 0)
+
     # -- helpers --------------------------------------------------------------------------
     def _check(self, u: Tensor, channels: int, dims: int, what: str) -> None:
         if u.dim() != 2 + dims or u.shape[1] != channels:
@@ -452,6 +470,10 @@ class Diano(LatentModel):
         self._check(z, self.config.latent_channels, len(self.config.latent_shape), "latent")
         if n == 0:
             return z
+        s = self.standing
+        if s:
+            # the standing channels stay; the solver advances the travelling ones
+            return torch.cat([z[:, :s], self.solver(z[:, s:], n_steps=n, **pde_overrides)], 1)
         return self.solver(z, n_steps=n, **pde_overrides)
 
     def map(self, inputs: Tensor, mask: Tensor | None = None) -> Tensor:

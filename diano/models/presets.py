@@ -127,6 +127,17 @@ def carrier_config(config: DianoConfig) -> DianoConfig:
     return dataclasses.replace(config, latent_channels=2, pde=pde)
 
 
+def standing_config(config: DianoConfig) -> DianoConfig:
+    """A geometric DIANO config turned into a two-channel line: channel 0 a standing profile
+    the march leaves alone (``pde.standing = 1``), channel 1 the travelling part the 1D
+    solver advances; trained with their sum tied to the centreline velocity, the line reads
+    as that velocity (``docs/results.md``). Coefficients unchanged."""
+    if config.scenario != "geometric" or not isinstance(config.pde, AdvectionPDE):
+        raise ConfigError(f"a standing line needs the geometric scenario, not {config.scenario!r}")
+    pde = dataclasses.replace(config.pde, standing=1)
+    return dataclasses.replace(config, latent_channels=2, pde=pde)
+
+
 def stenosis_pde(
     windows_per_cycle: float = STENOSIS_WINDOWS_PER_CYCLE,
     snapshots_per_cycle: int = STENOSIS_SNAPSHOTS_PER_CYCLE,

@@ -102,6 +102,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "channels, on the field and the position) in the latent PDE downstream of the source; "
         "the default recipe's is 16, 0 is the pure advection–diffusion",
     )
+    parser.add_argument(
+        "--standing",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="stenosis2d geometric DIANO: a two-channel line, a standing profile the march "
+        "leaves alone plus a travelling part, their sum tied to the centreline velocity read "
+        "from the vorticity (a readable line); --no-standing keeps the one-channel phase line",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     for name, kind in (
         ("epochs", int), ("iters-per-epoch", int), ("minutes", float), ("batch-size", int),
@@ -139,18 +147,21 @@ def model_config(
     pde_changes: dict[str, Any] | None = None,
     speed: float | None = None,
     carrier: bool | None = None,
+    standing: bool | None = None,
 ) -> Any:
     """The model config for a recipe, with the latent PDE set from the data's time step
     (``pde_changes``, e.g. ``{"scheme": "oucs2"}``, override its fields; ``speed`` sets the
     advection speed along the flow, in U∞ for the cylinder wake and in window lengths per
     cardiac cycle for the stenosis; ``carrier`` makes the cylinder's temporal latent a
     carrier latent, :func:`~diano.models.presets.carrier_config`, or keeps it periodic;
-    ``None`` leaves it to the recipe)."""
+    ``None`` leaves it to the recipe; ``standing`` likewise makes the stenosis line a
+    standing profile plus a travelling part, :func:`~diano.models.presets.standing_config`)."""
     from diano.models.presets import (
         carrier_config,
         cylinder_pde,
         default_config,
         paper_config,
+        standing_config,
         stenosis_pde,
     )
     from diano.training.config import recipe
@@ -211,6 +222,16 @@ def model_config(
         if learnable:
             raise ConfigError("--carrier keeps the latent PDE fixed; drop --learnable-pde")
         config = carrier_config(config)
+    standing_able = (benchmark, config.scenario) == ("stenosis2d", "geometric")
+    if standing is None:
+        standing = rec.standing and standing_able and rec.latent != "paper"
+    if standing:
+        if not standing_able or rec.latent == "paper":
+            raise ConfigError(
+                "--standing applies to the default recipe's stenosis2d geometric line, not "
+                f"{benchmark} {config.scenario} with preset {preset!r}"
+            )
+        config = standing_config(config)
     if correction is None:  # the recipe's, on its carrier latent
         correction = rec.correction if carrier else 0
     if correction:
@@ -260,9 +281,13 @@ def train_one(
         },
         getattr(args, "speed", None),
         getattr(args, "carrier", None),
+        getattr(args, "standing", None),
     )
     carrier = bool(getattr(mcfg, "carrier", False))
-    tcfg = rec.train_config(mcfg.scenario, model_name, carrier, **_overrides(args))
+    standing = bool(getattr(getattr(mcfg, "pde", None), "standing", 0))
+    tcfg = rec.train_config(
+        mcfg.scenario, model_name, carrier, standing=standing, **_overrides(args)
+    )
     data = training_data(benchmark, mcfg, tcfg, args.data)
     torch.manual_seed(tcfg.seed)
     model = build_model(model_name, mcfg)
@@ -326,7 +351,7 @@ def train_one(
     pde = getattr(mcfg, "pde", None)
     extra = {
         "preset": args.preset,
-        "recipe": rec.describe(mcfg.scenario, carrier),
+        "recipe": rec.describe(mcfg.scenario, carrier, standing),
         "train_config": dataclasses.asdict(tcfg),
         "trained_horizon": tcfg.k_max if mcfg.scenario in ("temporal", "geometric") else 0,
         "snapshot_dt": data.snapshot_dt,
@@ -394,6 +419,8 @@ def _headline(scenario: str, scored: dict[str, Any], prefix: str) -> dict[str, f
             out[f"{prefix}_rollout_{key}"] = mean["model"][key]
     if "latent_corr_wake" in mean and "0T" in mean["latent_corr_wake"]:
         out[f"{prefix}_latent_corr_wake"] = mean["latent_corr_wake"]["0T"]
+    if "latent_corr_line" in mean and "0T" in mean["latent_corr_line"]:
+        out[f"{prefix}_latent_corr_line"] = mean["latent_corr_line"]["0T"]
     return out
 
 

@@ -169,6 +169,9 @@ class Recipe:
         correction: hidden width of the carrier latent's learned local rate
             (:class:`~diano.solvers.correction.LocalCorrection2d`; 0: none) unless the
             command's ``--correction`` says otherwise.
+        standing: DIANO's stenosis2d line is a standing profile plus a travelling part
+            (:func:`~diano.models.presets.standing_config`) unless the command says
+            otherwise.
         description: one line for ``--help`` and the checkpoint metadata.
         scenario_descriptions: scenario (or ``"carrier"``) → the line for checkpoints of that
             scenario (or of a carrier latent), where the recipe trains it differently from
@@ -180,22 +183,30 @@ class Recipe:
     latent: Literal["measured", "paper"] = "measured"
     carrier: bool = False
     correction: int = 0
+    standing: bool = False
     description: str = ""
     scenario_descriptions: dict[str, str] = field(default_factory=dict)
 
-    def describe(self, scenario: str, carrier: bool = False) -> str:
-        """The line a checkpoint of ``scenario`` (a carrier latent's, with ``carrier``)
-        records as its recipe."""
+    def describe(self, scenario: str, carrier: bool = False, standing: bool = False) -> str:
+        """The line a checkpoint of ``scenario`` (a carrier latent's, with ``carrier``; a
+        standing line's, with ``standing``) records as its recipe."""
         if carrier and "carrier" in self.scenario_descriptions:
             return self.scenario_descriptions["carrier"]
+        if standing and "standing" in self.scenario_descriptions:
+            return self.scenario_descriptions["standing"]
         return self.scenario_descriptions.get(scenario, self.description)
 
     def train_config(
-        self, scenario: str, model: str | None = None, carrier: bool = False, **overrides: Any
+        self,
+        scenario: str,
+        model: str | None = None,
+        carrier: bool = False,
+        standing: bool = False,
+        **overrides: Any,
     ) -> TrainConfig:
         """Settings for ``scenario`` (and ``model``): ``"*"``, then the scenario's, then
-        ``"<scenario>:<model>"``'s, then ``"carrier"``'s for a carrier latent, then the given
-        overrides (``None`` ones are skipped)."""
+        ``"<scenario>:<model>"``'s, then ``"carrier"``'s for a carrier latent (``"standing"``'s
+        for a standing line), then the given overrides (``None`` ones are skipped)."""
         values: dict[str, Any] = {}
         values.update(self.train.get("*", {}))
         values.update(self.train.get(scenario, {}))
@@ -203,6 +214,8 @@ class Recipe:
             values.update(self.train.get(f"{scenario}:{model}", {}))
         if carrier:
             values.update(self.train.get("carrier", {}))
+        if standing:
+            values.update(self.train.get("standing", {}))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return TrainConfig().replace(**values)
 
@@ -235,6 +248,8 @@ RECIPES: dict[str, Recipe] = {
             # the carrier's field is the coarse vorticity everywhere, zero upstream included;
             # a latent bump must decode to the same bump (what the latent editor stands on)
             "carrier": {"tie_region": "box", "edit_weight": 0.5},
+            # the stenosis line read as the centreline velocity, encoded and marched
+            "standing": {"tie_weight": 0.5},
         },
         carrier=True,
         correction=16,
@@ -249,6 +264,10 @@ RECIPES: dict[str, Recipe] = {
             "many_to_one": f"{_MAP_TEXT}; DIANO's latent velocities tied to the box-averaged "
             "velocities",
             "static": f"{_STATIC_TEXT}; the latent tied to the pooled input over the box",
+            "standing": "measured best: latent-only rollout loss with a horizon curriculum and "
+            "reconstruction; DIANO's line a standing profile the march leaves alone plus a "
+            "travelling part, their sum tied to the centreline velocity read from the "
+            "vorticity, and the march's change tied to the flow's",
         },
     ),
     "paper": Recipe(

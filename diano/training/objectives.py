@@ -16,7 +16,12 @@ The readability tie ``w · (1 − corr(z, pool(ω)))`` (DIANO on a latent grid) 
 correlation per sample, which a shrinking latent cannot lower, on the encoded latent and on
 each decoded marched latent against the pooled truth at the same time. In the many-to-one
 scenario it ties DIANO's latent velocities, component by component, to the box-averaged
-input velocities, so that the Poisson solve between them acts on (coarse) velocities.
+input velocities, so that the Poisson solve between them acts on (coarse) velocities. In the
+geometric scenario it ties the latent line (the sum of its channels: a standing profile and
+a travelling part) to the centreline velocity read from the vorticity
+(:func:`~diano.metrics.centreline_velocity`), and, on a marched line, also what the march
+changed since the start to what the flow changed: ``½ (1 − corr(z_n, u_c(n))) + ½ (1 −
+corr(z_n − z_0, u_c(n) − u_c(0)))``.
 
 The edit-response term ``w · (1 − corr(D(z + b) − D(z), b̂))`` asks that a vortex-like
 Gaussian bump ``b`` added to the decoded latent channel (the field of a carrier latent)
@@ -37,7 +42,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from diano.metrics import latent_correlation, pearson
+from diano.metrics import latent_correlation, line_correlation, pearson
 from diano.models.base import LatentModel
 from diano.training.config import TrainConfig
 
@@ -164,7 +169,7 @@ class Objective(nn.Module):
         self.tie_on = (
             config.tie_weight > 0
             and diano_grid
-            and model.scenario in ("static", "temporal", "many_to_one")
+            and model.scenario in ("static", "temporal", "many_to_one", "geometric")
         )
         #: share of the run done (the loop sets it); the edit term starts at ``edit_start``
         self.progress = 0.0
@@ -226,6 +231,23 @@ class Objective(nn.Module):
         )
         return (1.0 - corr).mean()
 
+    def line_tie(
+        self,
+        z: Tensor,
+        vorticity: Tensor,
+        mask: Tensor | None,
+        start: tuple[Tensor, Tensor] | None = None,
+    ) -> Tensor:
+        """Geometric: mean ``1 − corr(Σ_c z, u_c)`` over the batch, ``u_c`` the centreline
+        velocity of ``vorticity``; with ``start = (z_0, vorticity_0)`` (a marched line) the
+        mean of that and ``1 − corr(z − z_0, u_c − u_c(0))``."""
+        loss = 1.0 - line_correlation(z, vorticity, mask)
+        if start is not None:
+            z0, w0 = start
+            change = 1.0 - line_correlation(z - z0, vorticity - w0, mask)
+            loss = 0.5 * (loss + change)
+        return loss.mean()
+
     def forward(self, batch: dict[str, Any], k: int = 1, steps: Sequence[int] = (1,)) -> LossTerms:
         scenario = self.model.scenario
         if scenario == "many_to_one":
@@ -285,15 +307,19 @@ class Objective(nn.Module):
                 edit = self.edit(z, decoded, m)
                 total = total + cfg.edit_weight * edit
                 parts["edit"] = float(edit.detach())
+        line = model.scenario == "geometric"
+        z_start = z
         if self.tie_on:
-            ties.append(self.tie(z, u[:, 0], m))
+            ties.append(self.line_tie(z, u[:, 0], m) if line else self.tie(z, u[:, 0], m))
         wanted = set(steps)
         errors = []
         for n in range(1, k + 1):
             z = model.step(z)
             if n in wanted:
                 errors.append(normalised_mse(model, model.decode(z, shape), u[:, n], m))
-                if self.tie_on:
+                if self.tie_on and line:
+                    ties.append(self.line_tie(z, u[:, n], m, (z_start, u[:, 0])))
+                elif self.tie_on:
                     ties.append(self.tie(z, u[:, n], m))
         roll = torch.stack(errors).mean()
         total = total + roll

@@ -6,6 +6,11 @@ The line of frame ``t`` is marched by a fresh :class:`~diano.solvers.AdvectionDi
 ``k`` snapshots later, next to the reconstruction of that snapshot (encode, decode) and
 persistence. The march lives in the session (:class:`LineState`); changing a knob or the
 start frame starts it again.
+
+Next to the line the page draws the physical line it can be read against: the centreline
+velocity of the truth, read from the vorticity and fitted to the line's scale, with their
+correlation. A line with a standing profile (``pde.standing``) is drawn as the sum of its
+channels, which is what it was trained to read as, with its two parts.
 """
 
 from __future__ import annotations
@@ -21,14 +26,18 @@ from diano.errors import DianoError
 from diano.explore.line import (
     LineSettings,
     build_line_solver,
+    centreline_line,
     decode_line,
     encode_line,
+    fitted_to,
     line_array,
     line_coordinates,
     line_model,
     line_settings_from_model,
     line_stability,
+    line_value,
     march_line,
+    standing_channels,
 )
 from diano.explore.predict import abs_error, rel_l2_curve
 from diano.ui.cache import LoadedModel, model_truth
@@ -154,6 +163,33 @@ def settings_widgets(defaults: LineSettings) -> LineSettings:
     return LineSettings(nu, velocity, dt, substeps, scheme, boundary)
 
 
+def reading(
+    loaded: LoadedModel, case: FlowData, frame: int, line: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """The centreline velocity of truth ``frame``, fitted to ``line``'s scale, and their
+    correlation (:func:`~diano.explore.line.fitted_to`)."""
+    truth = model_truth(case, loaded)
+    y = np.asarray(case.coords["y"])
+    physical = centreline_line(truth[frame, 0], case.mask, y, line.size)
+    return fitted_to(line, physical)
+
+
+def reading_text(corr: float, standing: bool) -> str:
+    """One sentence on what the line's correlation with the centreline velocity says."""
+    if corr >= 0.9:
+        verdict = "the line reads as the centreline velocity"
+    elif corr >= 0.6:
+        verdict = "the line follows the centreline velocity loosely"
+    else:
+        verdict = "the line does not read as the centreline velocity"
+    why = (
+        " (it was trained to: a standing profile plus a travelling part, their sum tied to it)"
+        if standing
+        else " (a one-channel phase line, not trained to read as a flow quantity)"
+    )
+    return f"correlation {corr:+.2f} with the centreline velocity: {verdict}{why}"
+
+
 def frame_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
     """Truth at frame ``t``, its reconstruction through the line, |error| and the line."""
     truth = model_truth(case, loaded)
@@ -162,7 +198,19 @@ def frame_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
     channel = loaded.model.config.in_channels[0]
     x, y = np.asarray(case.coords["x"]), np.asarray(case.coords["y"])
     m = line_model(loaded.model)[0]
-    lines = {f"latent line z(x), channel {c}": v for c, v in enumerate(line_array(z))}
+    standing = standing_channels(loaded.model)
+    value = line_value(z)
+    if standing:
+        parts = line_array(z)
+        lines = {
+            "the line z(x) = z₀ + z₁": value,
+            "standing part z₀ (never marched)": parts[:standing].sum(axis=0),
+            "travelling part z₁ (marched)": parts[standing:].sum(axis=0),
+        }
+    else:
+        lines = {f"latent line z(x), channel {c}": v for c, v in enumerate(line_array(z))}
+    fitted, corr = reading(loaded, case, t, value)
+    lines["centreline velocity of the truth, fitted to the line"] = fitted
     u = units(channel, "stenosis2d")
     show(
         stenosis_figure(
@@ -184,7 +232,10 @@ def frame_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
     st.caption(
         f"rel. L2 error of the decoded field: {_rel(decoded, truth[t], case.mask):.3f}. "
         "The line is the encoder's features averaged over the channel height (fluid cells "
-        "only); its points sit at the x of the columns they average."
+        "only); its points sit at the x of the columns they average. "
+        f"Line against the truth's {reading_text(corr, bool(standing))}. The centreline "
+        "velocity is read from the vorticity, ½(∫ω dy above the axis − ∫ω dy below), and "
+        "mapped onto the line's scale by a least-squares fit."
     )
 
 
@@ -209,7 +260,9 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
         if col.button(f"step ×{n}", key=f"sn_step{n}", disabled=not ok):
             n = min(n, MAX_STEPS - state.n_steps)
             with st.spinner(f"marching and decoding {n} step(s) …"), guard("the 1D march"):
-                new = march_line(solver, state.lines[-1], n, settings)
+                new = march_line(
+                    solver, state.lines[-1], n, settings, standing_channels(loaded.model)
+                )
                 state.lines += new
                 _record(loaded, case, t, state, new)
     if c[2].button("reset", key="sn_reset"):
@@ -221,10 +274,12 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     shape = tuple(case.spatial_shape)
     x, y = np.asarray(case.coords["x"]), np.asarray(case.coords["y"])
     decoded = decode_line(loaded.model, state.lines[-1], shape, case.mask)[0]
+    marched = line_value(state.lines[-1])
     lines = {
-        f"marched line, step {k}": line_array(state.lines[-1])[0],
-        f"encoded frame {t} (start)": line_array(state.lines[0])[0],
+        f"marched line, step {k}": marched,
+        f"encoded frame {t} (start)": line_value(state.lines[0]),
     }
+    corr = None
     fields = {f"decoded after {k} step(s)": blank(decoded, case.mask)}
     error = None
     j = case.frame(t + k)
@@ -233,7 +288,9 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
         fields = {f"truth, frame {j}{later}": blank(truth[j, 0], case.mask), **fields}
         error = abs_error(decoded, truth[j, 0], case.mask)
         target = encode_line(loaded.model, truth[j], case.mask)
-        lines[f"encoded frame {j}{later} (target)"] = line_array(target)[0]
+        lines[f"encoded frame {j}{later} (target)"] = line_value(target)
+        fitted, corr = reading(loaded, case, j, marched)
+        lines[f"centreline velocity, frame {j}, fitted to the marched line"] = fitted
     channel = loaded.model.config.in_channels[0]
     show(
         stenosis_figure(
@@ -248,6 +305,16 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
         ),
         key="sn_march",
     )
+    if corr is not None:
+        st.caption(
+            f"Marched line against the truth {k} snapshot(s) later: "
+            f"{reading_text(corr, bool(standing_channels(loaded.model)))}."
+            + (
+                " The standing part stays as encoded; the solver moves the rest."
+                if standing_channels(loaded.model)
+                else ""
+            )
+        )
     steps = np.arange(len(state.errors))
     show(
         line_error_figure(

@@ -149,6 +149,7 @@ def metric_rows(metrics: dict) -> list[tuple[str, str]]:
             ("time_mean", "time-mean field rel-L2"),
             ("latent_corr_wake", "latent–truth correlation, wake"),
             ("latent_corr_box", "latent–truth correlation, whole box"),
+            ("latent_corr_line", "latent line–centreline velocity correlation"),
         ):
             values = mean.get(name)
             if isinstance(values, dict) and values:

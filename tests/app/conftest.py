@@ -89,6 +89,15 @@ def geometric_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     return _fixture_script().make_geometric_fixture(tmp_path_factory.mktemp("geometric"))
 
 
+@pytest.fixture(scope="session")
+def standing_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """As :func:`geometric_dirs`, stenosis only, DIANO's line a standing profile plus a
+    travelling part."""
+    return _fixture_script().make_geometric_fixture(
+        tmp_path_factory.mktemp("standing"), benchmarks=("stenosis2d",), standing=True
+    )
+
+
 @pytest.fixture()
 def scenes(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     """``diano.ui.scene.show_scene`` replaced: each scene is built (and closed), not exported;

@@ -34,7 +34,8 @@ def test_stenosis_page_shows_field_line_and_error(at: AppTest) -> None:
     assert at.selectbox(key="model_stenosis2d").options == ["DIANO", "CNO", "CNN-AE", "MLP-AE"]
     frame = figures(at)[0]
     kinds = [t["type"] for t in frame["data"]]
-    assert kinds == ["heatmap"] * 3 + ["scatter"]  # truth, decoded, |error|, the line
+    # truth, decoded, |error|; the line and the centreline velocity it is read against
+    assert kinds == ["heatmap"] * 3 + ["scatter"] * 2
     assert len(frame["data"][3]["x"]["bdata"] if isinstance(frame["data"][3]["x"], dict)
                else frame["data"][3]["x"]) > 0  # fmt: skip
     assert "0 step(s) marched from frame 0" in texts(at)
@@ -89,3 +90,41 @@ def test_two_d_pages_keep_their_own_sidebar(at: AppTest) -> None:
     selection = at.session_state["selection"]
     assert selection.benchmark == "cylinder2d"
     assert at.selectbox(key="benchmark").options == ["cylinder2d"]
+
+
+def test_the_line_is_read_against_the_centreline_velocity(at: AppTest) -> None:
+    frame = figures(at)[0]
+    names = [t.get("name") for t in frame["data"] if t["type"] == "scatter"]
+    assert names == [
+        "latent line z(x), channel 0",
+        "centreline velocity of the truth, fitted to the line",
+    ]
+    assert "with the centreline velocity" in texts(at) and "phase line" in texts(at)
+    at.button(key="sn_step1").click().run()
+    march = figures(at)[1]
+    names = [t.get("name") for t in march["data"] if t["type"] == "scatter"]
+    assert "centreline velocity, frame 1, fitted to the marched line" in names
+    assert "Marched line against the truth 1 snapshot(s) later" in texts(at)
+
+
+def test_a_standing_line_is_shown_as_its_sum_and_keeps_its_profile(standing_dirs, make_app) -> None:
+    at = make_app(*standing_dirs)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    frame = figures(at)[0]
+    names = [t.get("name") for t in frame["data"] if t["type"] == "scatter"]
+    assert names == [
+        "the line z(x) = z₀ + z₁",
+        "standing part z₀ (never marched)",
+        "travelling part z₁ (marched)",
+        "centreline velocity of the truth, fitted to the line",
+    ]
+    assert "it was trained to" in texts(at)
+    at.button(key="sn_step10").click().run()
+    assert not at.exception
+    state = at.session_state["stenosis_march"]
+    start, last = state.lines[0], state.lines[-1]
+    assert start.shape[1] == 2
+    assert (last[:, 0] == start[:, 0]).all() and not (last[:, 1] == start[:, 1]).all()
+    assert "The standing part stays as encoded" in texts(at)

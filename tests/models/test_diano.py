@@ -216,3 +216,35 @@ def test_default_parameter_counts_are_moderate() -> None:
         config = default_config("diano", benchmark, scenario)
         n = Diano(config).n_parameters
         assert 1e5 < n < 1e7, (benchmark, scenario, n)
+
+
+def test_standing_line_keeps_its_profile_and_marches_the_rest(field) -> None:
+    from diano.models.presets import standing_config
+
+    config = standing_config(default_config("diano", "stenosis2d", "geometric", size="tiny"))
+    assert config.latent_channels == 2 and config.pde.standing == 1
+    model = build_model("diano", config).double()
+    u = field(config.grid_shape, 1).double()
+    z = model.encode(u)
+    assert z.shape[1] == 2
+    marched = model.step(z, 5)
+    # the standing channel is untouched; the other is exactly the plain 1D solver's march
+    torch.testing.assert_close(marched[:, :1], z[:, :1], rtol=0, atol=0)
+    torch.testing.assert_close(marched[:, 1:], model.solver(z[:, 1:], n_steps=5))
+    assert not torch.allclose(marched[:, 1:], z[:, 1:])
+    # both channels reach the decoder
+    model(u).square().mean().backward()
+    assert model.line_to_plane.line.weight.grad[:, 0].abs().sum() > 0
+    # float64 gradcheck of the split march
+    zc = z.detach()[:1].clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x: model.step(x, 2), (zc,))
+    with pytest.raises(ConfigError, match="standing"):
+        dataclasses.replace(config, latent_channels=1)
+    with pytest.raises(ConfigError, match="standing"):
+        DianoConfig(
+            scenario="temporal",
+            latent_channels=2,
+            pde=AdvectionPDE(standing=1),
+        )
+    with pytest.raises(ConfigError, match="geometric"):
+        standing_config(default_config("diano", "cylinder2d", "temporal", size="tiny"))

@@ -354,6 +354,11 @@ def test_one_cycle_stenosis_record_is_marched_for_two_cycles() -> None:
     assert result["persistence"]["1T"] == pytest.approx(0.0, abs=1e-6)
     assert result["persistence"]["2T"] == pytest.approx(0.0, abs=1e-6)
     assert result["persistence"]["0.5T"] > 0.1
+    # DIANO's line is scored against the centreline velocity, encoded and marched
+    line = result["latent_corr_line"]
+    assert set(line) == {"0T", "0.1T", "0.5T", "1T", "2T"}
+    assert all(-1.0 <= v <= 1.0 for v in line.values())
+    assert "latent_corr_wake" not in result
 
 
 def test_table_numbers_below_one_never_round_up_to_one():

@@ -548,3 +548,76 @@ def test_default_cylinder_latent_is_a_carrier_and_the_flag_reaches_nothing_else(
     # without the flag, the other benchmarks and scenarios are untouched
     assert not model_config("stenosis2d", "diano", None, "default", 0.01, [], False).carrier
     assert not model_config("cylinder2d", "diano", "static", "default", 0.05, [], False).carrier
+
+
+def test_line_tie_reads_a_standing_line_as_the_centreline_velocity() -> None:
+    import dataclasses
+
+    from diano.explore.synthetic import stenosis_channel
+    from diano.metrics import line_correlation
+    from diano.models.presets import standing_config
+
+    config = standing_config(default_config("diano", "stenosis2d", "geometric", size="tiny"))
+    config = dataclasses.replace(config, grid_shape=(64, 256), latent_shape=(32,))
+    torch.manual_seed(0)
+    model = build_model("diano", config)
+    case = stenosis_channel(n_times=8)
+    mask = torch.as_tensor(case["mask"] > 0)[None, None, None]  # (1, 1, 1, H, W)
+    u = torch.as_tensor(case["fields"][None, :4, :1])  # (1, 4, 1, H, W)
+    batch = {"u": u, "mask": mask}
+    plain = Objective(model, TrainConfig(tie_weight=0.0))(batch, 3, (1, 3))
+    assert "tie" not in plain.parts
+    objective = Objective(model, TrainConfig(tie_weight=0.5))
+    tied = objective(batch, 3, (1, 3))
+    assert 0.0 <= tied.parts["tie"] <= 2.0
+    assert tied.parts["rollout"] == pytest.approx(plain.parts["rollout"], rel=1e-5)
+    tied.total.backward()
+    assert model.encoder.lift.weight.grad.abs().sum() > 0
+    # a line that is the pooled centreline velocity scores 0 on the encoded term; a marched
+    # line scores on what the march changed too
+    from diano.metrics import centreline_velocity, pool_to
+
+    m = mask[:, 0]
+    truth = pool_to(centreline_velocity(u[:, 0, 0], m[0, 0]), (32,))
+    line = torch.stack([truth, 0 * truth], dim=1)  # standing part = the line, nothing moves
+    assert float(objective.line_tie(line, u[:, 0], m)) == pytest.approx(0.0, abs=1e-6)
+    later = u[:, 2]
+    held = float(objective.line_tie(line, later, m, (line, u[:, 0])))
+    # a held line explains none of the change: that half of the term is 1
+    reading = float(line_correlation(line, later, m))
+    assert held == pytest.approx(0.5 * (1.0 - reading) + 0.5, abs=1e-5)
+    moved = torch.stack(
+        [truth, pool_to(centreline_velocity(later[:, 0] - u[:, 0, 0], m[0, 0]), (32,))], 1
+    )
+    assert float(objective.line_tie(moved, later, m, (line, u[:, 0]))) == pytest.approx(
+        0.0, abs=1e-5
+    )
+
+
+def test_standing_flag_makes_the_stenosis_line_two_channels_tied() -> None:
+    from diano.training.command import model_config
+
+    plain = model_config("stenosis2d", "diano", None, "default", 0.01, [], False)
+    assert plain.latent_channels == 1 and plain.pde.standing == 0
+    flagged = model_config(
+        "stenosis2d", "diano", None, "default", 0.01, [], False, None, None, None, True
+    )
+    assert flagged.latent_channels == 2 and flagged.pde.standing == 1
+    assert flagged.pde.velocity == plain.pde.velocity
+    rec = recipe("default")
+    assert rec.train_config("geometric", "diano", standing=True).tie_weight == 0.5
+    assert rec.train_config("geometric", "diano").tie_weight == 0.0
+    assert "centreline velocity" in rec.describe("geometric", standing=True)
+    for benchmark, scenario, preset in (
+        ("cylinder2d", "temporal", "default"),
+        ("stenosis2d", None, "paper"),
+    ):
+        with pytest.raises(ConfigError, match="--standing"):
+            model_config(
+                benchmark, "diano", scenario, preset, 0.05, [], False, None, None, None, True
+            )
+    # the baselines have no latent line
+    assert not hasattr(
+        model_config("stenosis2d", "cnn_ae", None, "default", 0.01, [], False, standing=True),
+        "pde",
+    )
