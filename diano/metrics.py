@@ -171,7 +171,10 @@ def pearson(a: Tensor, b: Tensor, mask: Any = None, dims: Sequence[int] | None =
     db = b - (w * b).sum(dims, keepdim=True) / n
     cov = (w * da * db).sum(dims)
     var = (w * da**2).sum(dims) * (w * db**2).sum(dims)
-    return torch.where(var > 0, cov / var.clamp_min(1e-300).sqrt(), torch.zeros_like(cov))
+    # a safe denominator in both branches: a constant input gives 0 and a finite gradient
+    # (dividing by a clamped 0 in the unused branch made the gradient NaN)
+    ok = var > 0
+    return torch.where(ok, cov / torch.where(ok, var, torch.ones_like(var)).sqrt(), 0.0 * cov)
 
 
 # -- spectra ---------------------------------------------------------------------------

@@ -13,7 +13,10 @@ st.markdown(
     "the channel height to a **line along the axis**, and marches that line with a 1D "
     "advection–diffusion solver, ∂z/∂t + c ∂z/∂x = ν ∂²z/∂x² (RK4); the decoder lifts the "
     "line back to the plane. Scrub through the cardiac cycle, then step the line with your "
-    "own ν, velocity, dt and sub-steps and compare the decoded field with the truth."
+    "own ν, velocity, dt and sub-steps and compare the decoded field with the truth. "
+    "The line is drawn next to the **centreline velocity** read from the vorticity (½ of "
+    "∫ω dy above the axis minus ∫ω dy below), fitted to the line's scale: a line trained with "
+    "a standing profile plus a travelling part reads as it, encoded and marched."
 )
 loaded = widgets.require_model(chosen, "diano")
 case = widgets.require_case(chosen)

@@ -73,6 +73,11 @@ def test_pearson_self_negation_and_constant() -> None:
     mask[0, 0] = 0
     assert torch.all(M.pearson(a, b) < 0.9)
     assert torch.allclose(M.pearson(a, b, mask), torch.ones(4))
+    # against a constant the gradient is finite (0), not NaN, in float32 and float64
+    for dtype in (torch.float32, torch.float64):
+        x = torch.randn(2, 5, dtype=dtype, requires_grad=True)
+        M.pearson(x, torch.zeros(2, 5, dtype=dtype), dims=(-1,)).sum().backward()
+        assert torch.all(x.grad == 0)
 
 
 # -- spectra ---------------------------------------------------------------------------

@@ -243,8 +243,8 @@ def train(
             terms = wrapped(batch, k, steps)
             if not torch.isfinite(terms.total):
                 raise ConfigError(
-                    f"the loss became {float(terms.total)} at iteration {history.iterations}; "
-                    "lower the learning rate"
+                    f"the loss became {float(terms.total.detach())} at iteration "
+                    f"{history.iterations}; lower the learning rate"
                 )
             optimiser.zero_grad(set_to_none=True)
             terms.total.backward()

@@ -592,6 +592,14 @@ def test_line_tie_reads_a_standing_line_as_the_centreline_velocity() -> None:
     assert float(objective.line_tie(moved, later, m, (line, u[:, 0]))) == pytest.approx(
         0.0, abs=1e-5
     )
+    # a whole cycle later the flow is back: the change half is left out, the gradient finite
+    z = line.clone().requires_grad_(True)
+    noisy = z + 0.1 * torch.randn_like(line)
+    back = objective.line_tie(noisy, u[:, 0], m, (z, u[:, 0]))
+    back.backward()
+    assert torch.isfinite(z.grad).all()
+    expected = objective.line_tie(noisy.detach(), u[:, 0], m)
+    assert float(back) == pytest.approx(float(expected), rel=1e-6)
 
 
 def test_standing_flag_makes_the_stenosis_line_two_channels_tied() -> None:
