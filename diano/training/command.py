@@ -108,7 +108,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="stenosis2d geometric DIANO: a two-channel line, a standing profile the march "
         "leaves alone plus a travelling part, their sum tied to the centreline velocity read "
-        "from the vorticity (a readable line); --no-standing keeps the one-channel phase line",
+        "from the vorticity (a readable line; the default recipe's choice); --no-standing "
+        "keeps the one-channel phase line",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     for name, kind in (

@@ -253,6 +253,7 @@ RECIPES: dict[str, Recipe] = {
         },
         carrier=True,
         correction=16,
+        standing=True,
         description="measured best: latent-only rollout loss with a horizon curriculum, "
         "reconstruction and a readability tie (DIANO)",
         scenario_descriptions={

@@ -605,13 +605,21 @@ def test_line_tie_reads_a_standing_line_as_the_centreline_velocity() -> None:
 def test_standing_flag_makes_the_stenosis_line_two_channels_tied() -> None:
     from diano.training.command import model_config
 
-    plain = model_config("stenosis2d", "diano", None, "default", 0.01, [], False)
+    # the default recipe's line is standing plus travelling; --no-standing keeps one channel
+    default = model_config("stenosis2d", "diano", None, "default", 0.01, [], False)
+    assert default.latent_channels == 2 and default.pde.standing == 1
+    plain = model_config(
+        "stenosis2d", "diano", None, "default", 0.01, [], False, None, None, None, False
+    )
     assert plain.latent_channels == 1 and plain.pde.standing == 0
     flagged = model_config(
         "stenosis2d", "diano", None, "default", 0.01, [], False, None, None, None, True
     )
-    assert flagged.latent_channels == 2 and flagged.pde.standing == 1
+    assert flagged == default
     assert flagged.pde.velocity == plain.pde.velocity
+    # the paper's recipe and the others keep their own lines
+    assert model_config("stenosis2d", "diano", None, "paper", 0.01, [], False).pde.standing == 0
+    assert model_config("stenosis2d", "diano", None, "quick", 0.01, [], False).pde.standing == 0
     rec = recipe("default")
     assert rec.train_config("geometric", "diano", standing=True).tie_weight == 0.5
     assert rec.train_config("geometric", "diano").tie_weight == 0.0
