@@ -183,11 +183,11 @@ def reading_text(corr: float, standing: bool) -> str:
     else:
         verdict = "the line does not read as the centreline velocity"
     why = (
-        " (it was trained to: a standing profile plus a travelling part, their sum tied to it)"
+        "it was trained to: a standing profile plus a travelling part, their sum tied to it"
         if standing
-        else " (a one-channel phase line, not trained to read as a flow quantity)"
+        else "a one-channel phase line, not trained to read as a flow quantity"
     )
-    return f"correlation {corr:+.2f} with the centreline velocity: {verdict}{why}"
+    return f"{verdict} (correlation {corr:+.3f}; {why})"
 
 
 def frame_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
@@ -233,7 +233,7 @@ def frame_view(loaded: LoadedModel, case: FlowData, t: int) -> None:
         f"rel. L2 error of the decoded field: {_rel(decoded, truth[t], case.mask):.3f}. "
         "The line is the encoder's features averaged over the channel height (fluid cells "
         "only); its points sit at the x of the columns they average. "
-        f"Line against the truth's {reading_text(corr, bool(standing))}. The centreline "
+        f"Against the truth, {reading_text(corr, bool(standing))}. The centreline "
         "velocity is read from the vorticity, ½(∫ω dy above the axis − ∫ω dy below), and "
         "mapped onto the line's scale by a least-squares fit."
     )
@@ -307,7 +307,7 @@ def _march_panel(loaded: LoadedModel, case: FlowData, t: int) -> None:
     )
     if corr is not None:
         st.caption(
-            f"Marched line against the truth {k} snapshot(s) later: "
+            f"Marched {k} step(s), against the truth {k} snapshot(s) later, "
             f"{reading_text(corr, bool(standing_channels(loaded.model)))}."
             + (
                 " The standing part stays as encoded; the solver moves the rest."

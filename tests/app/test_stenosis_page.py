@@ -99,12 +99,12 @@ def test_the_line_is_read_against_the_centreline_velocity(at: AppTest) -> None:
         "latent line z(x), channel 0",
         "centreline velocity of the truth, fitted to the line",
     ]
-    assert "with the centreline velocity" in texts(at) and "phase line" in texts(at)
+    assert "the centreline velocity (correlation" in texts(at) and "phase line" in texts(at)
     at.button(key="sn_step1").click().run()
     march = figures(at)[1]
     names = [t.get("name") for t in march["data"] if t["type"] == "scatter"]
     assert "centreline velocity, frame 1, fitted to the marched line" in names
-    assert "Marched line against the truth 1 snapshot(s) later" in texts(at)
+    assert "Marched 1 step(s), against the truth 1 snapshot(s) later" in texts(at)
 
 
 def test_a_standing_line_is_shown_as_its_sum_and_keeps_its_profile(standing_dirs, make_app) -> None:
