@@ -63,6 +63,21 @@ def pointwise(in_channels: int, out_channels: int, dim: int, gain: float = 1.0) 
     return conv
 
 
+def local_conv(in_channels: int, out_channels: int, dim: int, kernel: int) -> nn.Module:
+    """A Kaiming-initialised ``kernel``-wide convolution that keeps the grid: an odd kernel,
+    edges padded by replication (the fields are not periodic); ``kernel=1`` is
+    :func:`pointwise`."""
+    if kernel == 1:
+        return pointwise(in_channels, out_channels, dim)
+    if kernel < 1 or kernel % 2 == 0:
+        raise ValueError(f"a local kernel is odd and >= 1, got {kernel}")
+    conv = _CONV[dim](
+        in_channels, out_channels, kernel, padding=kernel // 2, padding_mode="replicate"
+    )
+    init_conv_(conv)
+    return conv
+
+
 def make_activation(name: Activation) -> nn.Module:
     """``"gelu"`` or ``None`` (identity)."""
     if name is None:
@@ -91,7 +106,11 @@ class ChannelMLP(nn.Module):
 
 
 class FourierBlock(nn.Module):
-    """Spectral convolution + channel MLP, plus a pointwise skip, then an activation.
+    """Spectral convolution + channel MLP, plus a skip path, then an activation.
+
+    The skip path is the paper's pointwise linear map (``skip_kernel=1``) or a small local
+    convolution (``skip_kernel=3``): a global (truncated-spectrum) plus a local kernel, so
+    the block can form features finer than its kept modes.
 
     Args:
         in_channels: input channels.
@@ -99,6 +118,7 @@ class FourierBlock(nn.Module):
         n_modes: Fourier modes kept per axis (length = spatial dimension).
         activation: ``"gelu"`` (default) or ``None`` (e.g. for the last block).
         pooling: how the skip path shrinks a grid: ``"average"`` or ``"decimate"``.
+        skip_kernel: width of the skip path's convolution (odd; 1 = pointwise).
 
     Shapes:
         ``x (B, C_in, *S_in) -> (B, C_out, *S_out)`` with ``S_out = output_shape or S_in``.
@@ -111,12 +131,13 @@ class FourierBlock(nn.Module):
         n_modes: Sequence[int],
         activation: Activation = "gelu",
         pooling: Pooling = "average",
+        skip_kernel: int = 1,
     ) -> None:
         super().__init__()
         self.dim = len(n_modes)
         self.spectral = SpectralConv(in_channels, out_channels, n_modes)
         self.mlp = ChannelMLP(out_channels, out_channels, out_channels, self.dim)
-        self.skip = pointwise(in_channels, out_channels, self.dim)
+        self.skip = local_conv(in_channels, out_channels, self.dim, skip_kernel)
         self.act = make_activation(activation)
         self.pooling = pooling
 
@@ -124,8 +145,9 @@ class FourierBlock(nn.Module):
         in_shape = tuple(x.shape[-self.dim :])
         out_shape = in_shape if output_shape is None else tuple(output_shape)
         spectral = self.mlp(self.spectral(x, out_shape))
-        # 1×1 conv and resampling commute (both linear, constants preserved): run the conv
-        # on the smaller of the two grids
+        # run the skip conv on the smaller of the two grids (a 1×1 conv commutes with the
+        # resampling: both linear, constants preserved; a wider one is applied on the coarser
+        # grid by definition, the same at every resolution the block is asked for)
         if torch.Size(out_shape).numel() < torch.Size(in_shape).numel():
             skip = self.skip(resample(x, out_shape, self.pooling))
         else:

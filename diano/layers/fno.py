@@ -66,6 +66,7 @@ class FNOEncoder(nn.Module):
         stages: output grid of each block (:func:`plan_stages`); the last is the latent grid.
         extent: box the coordinates are laid on (tensor axis order).
         pooling: skip-path reduction, ``"average"`` or ``"decimate"``.
+        skip_kernel: width of the blocks' skip convolution (1 = pointwise, the paper's).
 
     Shapes:
         ``(B, C_in, *S) -> (B, C_out, *stages[-1])`` for any input grid ``S``.
@@ -81,6 +82,7 @@ class FNOEncoder(nn.Module):
         stages: Sequence[Shape],
         extent: Sequence[float],
         pooling: Pooling = "average",
+        skip_kernel: int = 1,
     ) -> None:
         super().__init__()
         self.dim = len(extent)
@@ -95,6 +97,7 @@ class FNOEncoder(nn.Module):
                 usable_modes(n_modes, *(s for s in (shape_in, shape_out) if s is not None)),
                 activation="gelu" if i < len(self.stages) - 1 else None,
                 pooling=pooling,
+                skip_kernel=skip_kernel,
             )
             for i, (shape_in, shape_out) in enumerate(zip(inputs, self.stages, strict=True))
         )
@@ -121,6 +124,7 @@ class FNODecoder(nn.Module):
         stages: output grid of each block (:func:`decoder_stages`); the last is the full grid.
         extent: box the coordinates are laid on (tensor axis order).
         pooling: skip-path reduction when an output smaller than a stage is asked for.
+        skip_kernel: width of the blocks' skip convolution (1 = pointwise, the paper's).
 
     Shapes:
         ``(B, C_in, *latent_shape) -> (B, C_out, *output_shape)``; ``output_shape`` defaults
@@ -139,6 +143,7 @@ class FNODecoder(nn.Module):
         stages: Sequence[Shape],
         extent: Sequence[float],
         pooling: Pooling = "average",
+        skip_kernel: int = 1,
     ) -> None:
         super().__init__()
         self.dim = len(extent)
@@ -159,6 +164,7 @@ class FNODecoder(nn.Module):
                     usable_modes(n_modes, shape_out),
                     activation=None if last else "gelu",
                     pooling=pooling,
+                    skip_kernel=skip_kernel,
                 )
             )
         self.ups = nn.ModuleList(ups)

@@ -215,6 +215,8 @@ class DianoConfig:
             scenario's default.
         learnable_pde: make ν and the velocity trainable ("latent PDE discovery").
         pooling: skip-path reduction, ``"average"`` or ``"decimate"`` (authors' code).
+        skip_kernel: width of the Fourier blocks' skip convolution: 1 is the paper's
+            pointwise map, 3 adds a local 3×3 kernel next to the truncated spectrum.
     """
 
     scenario: Scenario = "static"
@@ -230,6 +232,7 @@ class DianoConfig:
     pde: AdvectionPDE | PoissonPDE | None = None
     learnable_pde: bool = False
     pooling: Literal["average", "decimate"] = "average"
+    skip_kernel: int = 1
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -273,6 +276,7 @@ class DianoConfig:
             (self.latent_channels >= 1, "latent_channels must be >= 1"),
             (len(self.in_channels) >= 1 and len(self.out_channels) >= 1, "channels are empty"),
             (self.pooling in ("average", "decimate"), "pooling is 'average' or 'decimate'"),
+            (self.skip_kernel >= 1 and self.skip_kernel % 2 == 1, "skip_kernel is odd, >= 1"),
         ]
         if self.scenario in MARCHING_SCENARIOS:
             checks.append(
@@ -331,6 +335,17 @@ class DianoConfig:
         return tuple(self.grid_shape)
 
     @property
+    def network(self) -> str:
+        """One line on the encoder and decoder, e.g. for a model card."""
+        modes = "×".join(map(str, self.n_modes))
+        local = "×".join([str(self.skip_kernel)] * len(self.grid_shape))
+        skip = "pointwise skip" if self.skip_kernel == 1 else f"{local} convolution skip"
+        return (
+            f"FNO encoder and decoder, {self.n_layers} Fourier blocks each: width "
+            f"{self.width}, {modes} modes, {skip}"
+        )
+
+    @property
     def encoder_target(self) -> tuple[int, ...]:
         """Grid the encoder's blocks end on: the latent, or (H, M_x) before the height mean."""
         if self.scenario == "geometric":
@@ -358,7 +373,13 @@ class Diano(LatentModel):
         super().__init__(config)
         c = config
         stages = plan_stages(c.encoder_grid, c.encoder_target, c.n_layers)
-        common = {"width": c.width, "n_modes": c.n_modes, "extent": c.extent, "pooling": c.pooling}
+        common = {
+            "width": c.width,
+            "n_modes": c.n_modes,
+            "extent": c.extent,
+            "pooling": c.pooling,
+            "skip_kernel": c.skip_kernel,
+        }
         decoder_in = c.decoded_channels
         if c.scenario == "many_to_one":
             # one encoder per velocity component, each seeing its field and the coordinates

@@ -111,6 +111,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "from the vorticity (a readable line; the default recipe's choice); --no-standing "
         "keeps the one-channel phase line",
     )
+    parser.add_argument(
+        "--skip-kernel",
+        type=int,
+        default=None,
+        metavar="K",
+        help="DIANO: width of the Fourier blocks' skip convolution (odd; 1 is the paper's "
+        "pointwise map, 3 a local 3×3 kernel next to the truncated spectrum; default: the "
+        "recipe's)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     for name, kind in (
         ("epochs", int), ("iters-per-epoch", int), ("minutes", float), ("batch-size", int),
@@ -149,6 +158,7 @@ def model_config(
     speed: float | None = None,
     carrier: bool | None = None,
     standing: bool | None = None,
+    skip_kernel: int | None = None,
 ) -> Any:
     """The model config for a recipe, with the latent PDE set from the data's time step
     (``pde_changes``, e.g. ``{"scheme": "oucs2"}``, override its fields; ``speed`` sets the
@@ -156,7 +166,8 @@ def model_config(
     cardiac cycle for the stenosis; ``carrier`` makes the cylinder's temporal latent a
     carrier latent, :func:`~diano.models.presets.carrier_config`, or keeps it periodic;
     ``None`` leaves it to the recipe; ``standing`` likewise makes the stenosis line a
-    standing profile plus a travelling part, :func:`~diano.models.presets.standing_config`)."""
+    standing profile plus a travelling part, :func:`~diano.models.presets.standing_config`;
+    ``skip_kernel`` sets the width of DIANO's skip convolutions)."""
     from diano.models.presets import (
         carrier_config,
         cylinder_pde,
@@ -170,6 +181,8 @@ def model_config(
     rec = recipe(preset)
     config = default_config(model, benchmark, scenario, size=rec.model_size)
     if model != "diano":
+        if skip_kernel is not None:
+            raise ConfigError(f"--skip-kernel sets DIANO's Fourier blocks, not {model!r}'s")
         return config
     if rec.latent == "paper":
         re = float(sum(train_re) / len(train_re)) if train_re else 100.0
@@ -241,6 +254,8 @@ def model_config(
         config = dataclasses.replace(
             config, pde=dataclasses.replace(config.pde, correction=int(correction))
         )
+    if skip_kernel is not None:
+        config = dataclasses.replace(config, skip_kernel=int(skip_kernel))
     return config
 
 
@@ -283,6 +298,7 @@ def train_one(
         getattr(args, "speed", None),
         getattr(args, "carrier", None),
         getattr(args, "standing", None),
+        getattr(args, "skip_kernel", None),
     )
     carrier = bool(getattr(mcfg, "carrier", False))
     standing = bool(getattr(getattr(mcfg, "pde", None), "standing", 0))

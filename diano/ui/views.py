@@ -171,6 +171,9 @@ def model_card(loaded: LoadedModel, case: FlowData | None) -> pd.DataFrame:
         ("scenario", loaded.scenario),
         ("parameters", f"{model.n_parameters:,}"),
     ]
+    network = getattr(model.config, "network", None)
+    if isinstance(network, str):
+        rows.append(("network", network))
     if case is not None:
         arrays = _pipeline(loaded.key, _case_key(loaded, case), 0)
         field_shape = model_truth(case, loaded).shape[1:]

@@ -49,6 +49,7 @@ def test_overview_draws_pipeline_and_model_card(app: AppTest) -> None:
     card = app.table[0].value
     assert "compression ratio" in card.index and "checkpoint sha256" in card.index
     assert "trained rollout horizon" in card.index
+    assert card.loc["network", "value"].startswith("FNO encoder and decoder")
     app.slider(key="overview_t").set_value(5).run()
     assert not app.exception and len(figures(app)) == 1
     assert not app.error

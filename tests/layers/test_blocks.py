@@ -72,10 +72,50 @@ def test_fourier_block_gradients_reach_every_parameter() -> None:
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_local_skip_kernel_keeps_shapes_and_resolution_changes(dim: int) -> None:
+    block = FourierBlock(4, 6, (2,) * dim, skip_kernel=3)
+    assert tuple(block.skip.weight.shape) == (6, 4, *(3,) * dim)
+    x = torch.randn(2, 4, *(8,) * dim)
+    assert block(x).shape == (2, 6, *(8,) * dim)
+    assert block(x, (4,) * dim).shape == (2, 6, *(4,) * dim)
+    assert block(x, (16,) * dim).shape == (2, 6, *(16,) * dim)
+
+
+def test_local_skip_kernel_sees_neighbours_and_the_pointwise_one_does_not() -> None:
+    """A point change moves a 3×3 skip's output in the 8 neighbours too, a 1×1 skip's only
+    at the point (spectral path off: no modes beyond the mean are kept)."""
+    for kernel, reach in ((1, 1), (3, 9)):
+        torch.manual_seed(0)
+        block = FourierBlock(2, 2, (1, 1), activation=None, skip_kernel=kernel)
+        x = torch.randn(1, 2, 9, 9)
+        bumped = x.clone()
+        bumped[0, :, 4, 4] += 1.0
+        with torch.no_grad():
+            change = block(bumped) - block(x)
+        # the mode-0 spectral path spreads a uniform change: remove it (a far corner's)
+        change = change - change[..., :1, :1]
+        assert int((change.abs().amax(dim=1) > 1e-3).sum()) == reach
+
+
+def test_local_skip_kernel_gradcheck_float64() -> None:
+    torch.manual_seed(0)
+    block = FourierBlock(2, 3, (2, 2), skip_kernel=3).double()
+    x = torch.randn(1, 2, 6, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: block(t, (3, 3)), (x,), fast_mode=True)
+    assert torch.autograd.gradcheck(lambda t: block(t), (x,), fast_mode=True)
+
+
+def test_skip_kernel_must_be_odd() -> None:
+    with pytest.raises(ValueError, match="odd"):
+        FourierBlock(2, 2, (2, 2), skip_kernel=2)
+
+
 def test_kaiming_init_keeps_variance_order_one() -> None:
     """The default PyTorch init collapsed the FNO on this project's data; ours must not."""
     x = torch.randn(4, 32, 32, 32)
     assert 0.3 < FourierBlock(32, 32, (8, 8))(x).std() < 3.0
+    assert 0.3 < FourierBlock(32, 32, (8, 8), skip_kernel=3)(x).std() < 3.0
     assert 0.3 < ChannelMLP(32, 128, 32, 2)(x).std() < 3.0
 
 

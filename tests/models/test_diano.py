@@ -193,11 +193,32 @@ def test_paper_preset_is_expressible(field) -> None:
         ({"scenario": "many_to_one"}, "axes"),
         ({"scenario": "rotating"}, "unknown scenario"),
         ({"scenario": "temporal", "out_channels": ("p",)}, "in == out"),
+        ({"skip_kernel": 2}, "skip_kernel is odd"),
     ],
 )
 def test_invalid_configs_raise_config_error(changes: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         DianoConfig(**changes)
+
+
+def test_local_skip_kernel_model_round_trips_and_decodes_any_resolution(field) -> None:
+    """``skip_kernel=3`` builds 3×3 skip convolutions in every block of both halves; the
+    config rebuilds from its dict (as a checkpoint stores it), and an old dict without the
+    key gives the paper's pointwise skip."""
+    model = tiny("cylinder2d", "temporal", skip_kernel=3)
+    blocks = [*model.encoder.blocks, *model.decoder.blocks]
+    assert all(tuple(b.skip.weight.shape[2:]) == (3, 3) for b in blocks)
+    config = DianoConfig(**dataclasses.asdict(model.config))
+    assert config.skip_kernel == 3
+    old = dataclasses.asdict(model.config)
+    del old["skip_kernel"]
+    assert DianoConfig(**old).skip_kernel == 1
+    assert model.config.network.endswith("3×3 convolution skip")
+    assert "pointwise skip" in default_config("diano", "cylinder2d", "temporal").network
+    u = field(model.config.grid_shape, 1, batch=2)
+    z = model.encode(u)
+    fine = tuple(2 * n for n in model.config.grid_shape)
+    assert model.decode(z, output_shape=fine).shape == (2, 1, *fine)
 
 
 def test_wrong_input_shape_is_named() -> None:

@@ -442,6 +442,21 @@ def test_correction_flag_adds_a_learned_rate_to_the_carrier_latent_only() -> Non
         model_config(*args, {"correction": 16}, None, False)  # --no-carrier
 
 
+def test_skip_kernel_flag_sets_diano_blocks_only() -> None:
+    from diano.training.command import model_config
+
+    args = ("cylinder2d", "diano", "static", "default", 0.05, [100.0], False)
+    assert model_config(*args).skip_kernel == 1
+    kw = {"skip_kernel": 3}
+    assert model_config(*args, **kw).skip_kernel == 3
+    paper = model_config("cylinder2d", "diano", "temporal", "paper", 0.05, [100.0], False, **kw)
+    assert paper.skip_kernel == 3 and paper.pde.velocity == (1.0, 1.0)
+    with pytest.raises(ConfigError, match="skip_kernel is odd"):
+        model_config(*args, skip_kernel=4)
+    with pytest.raises(ConfigError, match="--skip-kernel"):
+        model_config("cylinder2d", "cnn_ae", "temporal", "default", 0.05, [100.0], False, **kw)
+
+
 def test_speed_sets_the_latent_advection_in_each_benchmarks_units() -> None:
     from diano.training.command import model_config
 
