@@ -167,7 +167,8 @@ def model_config(
     carrier latent, :func:`~diano.models.presets.carrier_config`, or keeps it periodic;
     ``None`` leaves it to the recipe; ``standing`` likewise makes the stenosis line a
     standing profile plus a travelling part, :func:`~diano.models.presets.standing_config`;
-    ``skip_kernel`` sets the width of DIANO's skip convolutions)."""
+    ``skip_kernel`` sets the width of DIANO's skip convolutions, ``None`` leaves it to the
+    recipe)."""
     from diano.models.presets import (
         carrier_config,
         cylinder_pde,
@@ -180,6 +181,8 @@ def model_config(
 
     rec = recipe(preset)
     config = default_config(model, benchmark, scenario, size=rec.model_size)
+    if skip_kernel is None and model == "diano":
+        skip_kernel = rec.skip_kernel.get((benchmark, config.scenario))
     if model != "diano":
         if skip_kernel is not None:
             raise ConfigError(f"--skip-kernel sets DIANO's Fourier blocks, not {model!r}'s")

@@ -172,6 +172,9 @@ class Recipe:
         standing: DIANO's stenosis2d line is a standing profile plus a travelling part
             (:func:`~diano.models.presets.standing_config`) unless the command says
             otherwise.
+        skip_kernel: ``(benchmark, scenario)`` → width of DIANO's skip convolutions
+            (:attr:`~diano.models.diano.DianoConfig.skip_kernel`) unless the command's
+            ``--skip-kernel`` says otherwise; 1 (the paper's pointwise skip) elsewhere.
         description: one line for ``--help`` and the checkpoint metadata.
         scenario_descriptions: scenario (or ``"carrier"``) → the line for checkpoints of that
             scenario (or of a carrier latent), where the recipe trains it differently from
@@ -184,6 +187,7 @@ class Recipe:
     carrier: bool = False
     correction: int = 0
     standing: bool = False
+    skip_kernel: dict[tuple[str, str], int] = field(default_factory=dict)
     description: str = ""
     scenario_descriptions: dict[str, str] = field(default_factory=dict)
 
@@ -254,6 +258,8 @@ RECIPES: dict[str, Recipe] = {
         carrier=True,
         correction=16,
         standing=True,
+        # the static reconstruction gains most from it (docs/results.md, "local skip")
+        skip_kernel={("cylinder2d", "static"): 3},
         description="measured best: latent-only rollout loss with a horizon curriculum, "
         "reconstruction and a readability tie (DIANO)",
         scenario_descriptions={

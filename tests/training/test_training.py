@@ -446,11 +446,16 @@ def test_skip_kernel_flag_sets_diano_blocks_only() -> None:
     from diano.training.command import model_config
 
     args = ("cylinder2d", "diano", "static", "default", 0.05, [100.0], False)
-    assert model_config(*args).skip_kernel == 1
+    assert model_config(*args).skip_kernel == 3  # the default recipe's on the cylinder
+    assert model_config(*args, skip_kernel=1).skip_kernel == 1
     kw = {"skip_kernel": 3}
-    assert model_config(*args, **kw).skip_kernel == 3
+    paper = model_config("cylinder2d", "diano", "temporal", "paper", 0.05, [100.0], False)
+    assert paper.skip_kernel == 1  # the paper's pointwise skip
     paper = model_config("cylinder2d", "diano", "temporal", "paper", 0.05, [100.0], False, **kw)
     assert paper.skip_kernel == 3 and paper.pde.velocity == (1.0, 1.0)
+    for benchmark, scenario in (("cylinder2d", "temporal"), ("coronary3d", None)):
+        other = model_config(benchmark, "diano", scenario, "default", 0.05, [100.0], False)
+        assert other.skip_kernel == 1
     with pytest.raises(ConfigError, match="skip_kernel is odd"):
         model_config(*args, skip_kernel=4)
     with pytest.raises(ConfigError, match="--skip-kernel"):
