@@ -135,13 +135,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tie-region", choices=("wake", "box"), default=None, help="where the tie is measured"
     )
     parser.add_argument("--holdout", choices=("random", "time"), default=None, help="static split")
+    parser.add_argument(
+        "--field-loss",
+        choices=("mse", "relative"),
+        default=None,
+        help="compare decoded fields by the mean squared error of the normalised fields, or by "
+        "their squared relative L2 per snapshot, which weighs a pulsatile flow's slow phase as "
+        "much as its peak (default: the recipe's)",
+    )
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = (
         "epochs", "iters_per_epoch", "minutes", "batch_size", "lr", "seed", "k_start", "k_max",
         "n_decoded", "tie_weight", "recon_weight", "patience", "num_workers", "tie_region",
-        "holdout", "edit_weight", "edit_amplitude", "edit_start", "edit_steps",
+        "holdout", "edit_weight", "edit_amplitude", "edit_start", "edit_steps", "field_loss",
     )  # fmt: skip
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 

@@ -52,6 +52,11 @@ class TrainConfig:
             ``k_max``.
         n_decoded: marched steps decoded per sample (step 1, step K and random ones between).
         recon_weight: weight of the reconstruction loss ``D(E(u)) ≈ u``.
+        field_loss: how a decoded field is compared with the truth
+            (:mod:`diano.training.objectives`): ``"mse"``, the mean squared error of the
+            normalised fields over fluid cells, or ``"relative"``, their squared relative L2
+            per sample (the evaluation's measure), which weighs a low-energy snapshot, such as
+            a pulsatile flow's slow phase, as much as a strong one.
         tie_weight: weight of the readability tie (0 disables; DIANO only).
         tie_region: where the tie is measured on the cylinder: ``"wake"`` (latent columns from
             1 D behind the cylinder centre to the window's end) or ``"box"`` (all fluid).
@@ -90,6 +95,7 @@ class TrainConfig:
     k_ramp: float = 0.6
     n_decoded: int = 4
     recon_weight: float = 1.0
+    field_loss: Literal["mse", "relative"] = "mse"
     tie_weight: float = 0.5
     tie_region: TieRegion = "wake"
     edit_weight: float = 0.0
@@ -123,6 +129,7 @@ class TrainConfig:
             (self.tie_region in ("wake", "box"), "tie_region must be 'wake' or 'box'"),
             (0 < self.train_fraction < 1, "train_fraction must lie in (0, 1)"),
             (self.holdout in ("random", "time"), "holdout must be 'random' or 'time'"),
+            (self.field_loss in ("mse", "relative"), "field_loss must be 'mse' or 'relative'"),
         ]
         for ok, message in checks:
             if not ok:

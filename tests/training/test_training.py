@@ -657,3 +657,66 @@ def test_standing_flag_makes_the_stenosis_line_two_channels_tied() -> None:
         model_config("stenosis2d", "cnn_ae", None, "default", 0.01, [], False, standing=True),
         "pde",
     )
+
+
+def test_relative_field_loss_is_the_squared_rel_l2_and_weighs_weak_snapshots_alike() -> None:
+    from diano.metrics import rel_l2
+    from diano.training.objectives import normalised_mse, relative_mse
+
+    config = default_config("diano", "cylinder2d", "static", size="tiny")
+    model = build_model("diano", config)
+    model.out_norm.std.fill_(2.0)
+    torch.manual_seed(0)
+    truth = torch.randn(3, 1, 16, 16)
+    pred = truth + 0.1 * torch.randn_like(truth)
+    mask = torch.ones(1, 1, 16, 16)
+    mask[..., :4] = 0
+    expected = float((rel_l2(pred, truth, mask, reduction="none") ** 2).mean())
+    assert float(relative_mse(model, pred, truth, mask)) == pytest.approx(expected, rel=1e-5)
+    assert float(relative_mse(model, pred, truth, None)) == pytest.approx(
+        float((rel_l2(pred, truth, reduction="none") ** 2).mean()), rel=1e-5
+    )
+    # a snapshot with a tenth of the energy and the same relative error weighs the same;
+    # the mean squared error all but ignores it
+    weak = torch.cat([truth[:1], 0.1 * truth[1:2]])
+    weak_pred = torch.cat([pred[:1], 0.1 * pred[1:2]])
+    rel = relative_mse(model, weak_pred, weak, mask)
+    strong = relative_mse(model, pred[:2], truth[:2], mask)
+    assert float(rel) == pytest.approx(float(strong), rel=1e-3)  # up to the energy floor
+    mse = normalised_mse(model, weak_pred, weak, mask)
+    assert float(mse) < 0.6 * float(normalised_mse(model, pred[:2], truth[:2], mask))
+    # a field with no energy is measured against a floor, not divided by zero
+    zero = relative_mse(model, pred, torch.zeros_like(truth), mask)
+    assert torch.isfinite(zero) and float(zero) > 1.0
+
+
+def test_field_loss_setting_reaches_the_objective_and_the_command() -> None:
+    config = default_config("diano", "stenosis2d", "geometric", size="tiny")
+    model = build_model("diano", config)
+    u = torch.randn(2, 3, 1, 32, 64)
+    u[1] *= 0.05  # a weak window: the relative loss weighs it as much as the strong one
+    mask = torch.ones(2, 1, 1, 32, 64, dtype=torch.bool)
+    cfg = TrainConfig(tie_weight=0.0, recon_weight=0.0)
+    mse = Objective(model, cfg)({"u": u, "mask": mask}, 2, [1, 2]).total
+    rel = Objective(model, cfg.replace(field_loss="relative"))({"u": u, "mask": mask}, 2, [1, 2])
+    std = float(model.out_norm.std)
+    with torch.no_grad():
+        z = model.encode(u[:, 0], mask[:, 0])
+        steps = [model.decode(model.step(z, n), (32, 64)) for n in (1, 2)]
+    expected_rel = np.mean(
+        [float((((p - u[:, n]) ** 2).flatten(1).sum(1) / (u[:, n] ** 2).flatten(1).sum(1)).mean())
+         for p, n in zip(steps, (1, 2), strict=True)]
+    )  # fmt: skip
+    expected_mse = np.mean(
+        [float(((p - u[:, n]) ** 2).mean()) / std**2 for p, n in zip(steps, (1, 2), strict=True)]
+    )
+    # up to the energy floor (1e-6 of a unit variance per cell)
+    assert float(rel.total.detach()) == pytest.approx(expected_rel, rel=1e-3)
+    assert float(mse.detach()) == pytest.approx(expected_mse, rel=1e-4)
+    with pytest.raises(ConfigError, match="field_loss"):
+        TrainConfig(field_loss="l1")
+    args = _args(field_loss="relative")
+    from diano.training.command import _overrides
+
+    assert _overrides(args)["field_loss"] == "relative"
+    assert "field_loss" not in _overrides(_args())
