@@ -641,9 +641,16 @@ def test_standing_flag_makes_the_stenosis_line_two_channels_tied() -> None:
     assert model_config("stenosis2d", "diano", None, "paper", 0.01, [], False).pde.standing == 0
     assert model_config("stenosis2d", "diano", None, "quick", 0.01, [], False).pde.standing == 0
     rec = recipe("default")
-    assert rec.train_config("geometric", "diano", standing=True).tie_weight == 0.5
-    assert rec.train_config("geometric", "diano").tie_weight == 0.0
+    standing = rec.train_config("geometric", "diano", standing=True)
+    assert standing.tie_weight == 0.5 and standing.field_loss == "relative"
+    plain_cfg = rec.train_config("geometric", "diano")
+    assert plain_cfg.tie_weight == 0.0 and plain_cfg.field_loss == "mse"
+    assert rec.train_config("temporal", "diano", carrier=True).field_loss == "mse"
+    assert (
+        rec.train_config("geometric", "diano", standing=True, field_loss="mse").field_loss == "mse"
+    )
     assert "centreline velocity" in rec.describe("geometric", standing=True)
+    assert "relative error" in rec.describe("geometric", standing=True)
     for benchmark, scenario, preset in (
         ("cylinder2d", "temporal", "default"),
         ("stenosis2d", None, "paper"),
